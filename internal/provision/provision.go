@@ -1,0 +1,439 @@
+// Package provision runs the lifecycle of vendors: it creates each vendor's
+// database (a clone of the tenant template, owned by the vendor's own role)
+// and bucket, suspends, resumes and deletes them, and reconciles what a
+// crashed run left behind. The control plane and the provisioner CLI both
+// use it. Every step is idempotent and recorded before the next begins.
+package provision
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/migrate"
+	"github.com/storefleet/storefleet/internal/platform"
+	"github.com/storefleet/storefleet/internal/secretbox"
+	"github.com/storefleet/storefleet/internal/storage"
+)
+
+// Options wires a Provisioner.
+type Options struct {
+	Store       *platform.Store
+	Box         *secretbox.Box
+	Objects     *storage.Admin
+	Prefix      string // start of every database, role and bucket name
+	TemplateDB  string // the template database on every server
+	BaseDomain  string // vendors get <slug>.<BaseDomain>
+	DeleteGrace time.Duration
+	Logger      *slog.Logger
+	// CrashAfter names a step after which the process kills itself with
+	// SIGKILL: fault-injection tests use it to prove that every step can be
+	// finished by a re-run. Empty in normal use.
+	CrashAfter string
+}
+
+// Provisioner runs vendor lifecycles. It is safe for concurrent use.
+type Provisioner struct {
+	o     Options
+	names Names
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	servers map[int64]*pgxpool.Pool // admin pools, one per database server
+}
+
+// New returns a Provisioner.
+func New(o Options) *Provisioner {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DeleteGrace == 0 {
+		o.DeleteGrace = 7 * 24 * time.Hour
+	}
+	return &Provisioner{o: o, names: Names{o.Prefix}, log: o.Logger, servers: map[int64]*pgxpool.Pool{}}
+}
+
+// Names returns the naming scheme of this platform's resources.
+func (p *Provisioner) Names() Names { return p.names }
+
+// Close closes the admin pools.
+func (p *Provisioner) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, pool := range p.servers {
+		pool.Close()
+		delete(p.servers, id)
+	}
+}
+
+func (p *Provisioner) crashPoint(step string) {
+	if p.o.CrashAfter == step {
+		p.log.Warn("fault injection: killing the process", "after", step)
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // SIGKILL cannot be caught; wait for it to land
+	}
+}
+
+// serverURL builds an admin connection URL for a database on a server.
+func (p *Provisioner) serverURL(srv *platform.Server, dbName string) (string, error) {
+	pw, err := p.o.Box.Open(srv.AdminPasswordEnc, platform.ServerPasswordContext(srv.Name))
+	if err != nil {
+		return "", fmt.Errorf("open admin password of database server %s: %w", srv.Name, err)
+	}
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(srv.AdminUser, string(pw)),
+		Host:     srv.Host + ":" + strconv.Itoa(srv.Port),
+		Path:     "/" + dbName,
+		RawQuery: "sslmode=prefer&application_name=storefleet-provisioner",
+	}
+	return u.String(), nil
+}
+
+// adminPool returns the pool on a server's maintenance database.
+func (p *Provisioner) adminPool(ctx context.Context, serverID int64) (*pgxpool.Pool, *platform.Server, error) {
+	srv, err := p.o.Store.Server(ctx, serverID)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pool, ok := p.servers[serverID]; ok {
+		return pool, srv, nil
+	}
+	u, err := p.serverURL(srv, srv.MaintenanceDB)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := database.Open(ctx, u, func(c *pgxpool.Config) { c.MaxConns = 8 })
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to database server %s: %w", srv.Name, err)
+	}
+	p.servers[serverID] = pool
+	return pool, srv, nil
+}
+
+// connectDB opens one admin connection to a database on a server.
+func (p *Provisioner) connectDB(ctx context.Context, srv *platform.Server, dbName string) (*pgx.Conn, error) {
+	u, err := p.serverURL(srv, dbName)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database %s on %s: %w", dbName, srv.Name, err)
+	}
+	return conn, nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic("provision: no randomness: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// literal quotes a string as an SQL literal (for statements such as
+// CREATE ROLE ... PASSWORD that take no parameters).
+func literal(s string) string {
+	out := []byte{'\''}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, s[i])
+	}
+	return string(append(out, '\''))
+}
+
+// CreateVendor records a new vendor and takes it through every step to
+// active. If a step fails, the vendor stays at the last recorded step with
+// the error noted, and Advance or Reconcile finishes it later.
+func (p *Provisioner) CreateVendor(ctx context.Context, actor platform.Actor, req CreateRequest) (*platform.Vendor, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	id, err := p.recordRequest(ctx, actor, req)
+	if err != nil {
+		return nil, err
+	}
+	p.crashPoint("requested")
+	if err := p.Advance(ctx, id); err != nil {
+		return nil, err
+	}
+	return p.o.Store.VendorByID(ctx, id)
+}
+
+// recordRequest writes the vendor, its database, bucket and host rows in
+// one transaction: from here on, every resource the later steps create has
+// a row that owns it, so reconcile never mistakes it for an orphan.
+func (p *Provisioner) recordRequest(ctx context.Context, actor platform.Actor, req CreateRequest) (int64, error) {
+	var id int64
+	err := p.o.Store.Transact(ctx, func(tx pgx.Tx) error {
+		srv, err := platform.LeastLoadedServer(ctx, tx)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO vendors (slug, name, owner_email) VALUES ($1, $2, $3) RETURNING id`,
+			req.Slug, req.Name, req.OwnerEmail).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("insert vendor: %w", err)
+		}
+		dbName := p.names.Database(id)
+		sealed := p.o.Box.Seal([]byte(randomPassword()), PasswordContext(dbName))
+		if _, err := tx.Exec(ctx, `INSERT INTO vendor_databases (vendor_id, server_id, db_name, role_name, password_enc)
+			VALUES ($1, $2, $3, $4, $5)`, id, srv.ID, dbName, p.names.Role(id), sealed); err != nil {
+			return fmt.Errorf("insert vendor database: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO buckets (vendor_id, name) VALUES ($1, $2)`, id, p.names.Bucket(id)); err != nil {
+			return fmt.Errorf("insert vendor bucket: %w", err)
+		}
+		host := req.Slug + "." + p.o.BaseDomain
+		if _, err := tx.Exec(ctx, `INSERT INTO domains (vendor_id, host, kind, is_primary, verified_at)
+			VALUES ($1, $2, 'subdomain', true, now())`, id, host); err != nil {
+			return fmt.Errorf("insert vendor host: %w", err)
+		}
+		if err := platform.RecordEvent(ctx, tx, id, platform.StateRequested, "vendor requested by "+actor.String(), ""); err != nil {
+			return err
+		}
+		return platform.Audit(ctx, tx, actor, platform.AuditEntry{
+			Action: "vendor.create", TargetType: "vendor", TargetID: strconv.FormatInt(id, 10),
+			After: map[string]any{"slug": req.Slug, "name": req.Name, "owner_email": req.OwnerEmail, "server": srv.Name},
+		})
+	})
+	if platform.IsSlugTaken(err) {
+		return 0, ErrSlugTaken
+	}
+	if err != nil {
+		return 0, fmt.Errorf("record vendor %q: %w", req.Slug, err)
+	}
+	return id, nil
+}
+
+// lockVendor takes a session-level advisory lock on the vendor, so only one
+// process advances it at a time; the lock goes when the connection does,
+// also when the process dies.
+func (p *Provisioner) lockVendor(ctx context.Context, id int64) (release func(), err error) {
+	conn, err := p.o.Store.Pool().Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock vendor %d: %w", id, err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(1936090726, $1::int)`, id); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("lock vendor %d: %w", id, err)
+	}
+	return func() {
+		_, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(1936090726, $1::int)`, id)
+		if err != nil {
+			conn.Conn().Close(context.Background()) // closing the session drops the lock
+		}
+		conn.Release()
+	}, nil
+}
+
+// Advance takes a vendor from its recorded step through the rest of its
+// provisioning, or finishes a deletion whose grace period is over. It is
+// safe to call at any time and from several processes.
+func (p *Provisioner) Advance(ctx context.Context, id int64) error {
+	release, err := p.lockVendor(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer release()
+	for {
+		v, err := p.o.Store.VendorByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		var next platform.State
+		var msg string
+		var stepErr error
+		switch v.State {
+		case platform.StateRequested:
+			next, msg, stepErr = platform.StateDatabaseReady, "database "+v.DBName+" on "+v.ServerName, p.ensureDatabase(ctx, v)
+		case platform.StateDatabaseReady:
+			next, msg, stepErr = platform.StateBucketReady, "bucket "+v.Bucket, p.ensureBucket(ctx, v)
+		case platform.StateBucketReady:
+			var ver int64
+			ver, stepErr = p.ensureSchema(ctx, v)
+			next, msg = platform.StateSchemaReady, fmt.Sprintf("schema at version %d", ver)
+		case platform.StateSchemaReady:
+			next, msg = platform.StateActive, "routable at "+v.Host
+		case platform.StateDeleting:
+			if v.DeleteAfter != nil && !time.Now().Before(*v.DeleteAfter) {
+				return p.purge(ctx, v)
+			}
+			return nil
+		default:
+			return nil // active, suspended, deleted: nothing to finish
+		}
+		if stepErr != nil {
+			stepErr = fmt.Errorf("vendor %s: %s step: %w", v.Slug, v.State, stepErr)
+			if rerr := p.o.Store.RecordError(context.WithoutCancel(ctx), id, v.State, stepErr); rerr != nil {
+				p.log.Error("cannot record provisioning error", "vendor", v.Slug, "err", rerr)
+			}
+			return stepErr
+		}
+		if err := p.transition(ctx, id, v.State, next, msg); err != nil {
+			return err
+		}
+		p.crashPoint(string(next))
+	}
+}
+
+// transition records a step, only if the vendor is still where we left it.
+func (p *Provisioner) transition(ctx context.Context, id int64, from, to platform.State, msg string) error {
+	return p.o.Store.Transact(ctx, func(tx pgx.Tx) error {
+		var cur platform.State
+		if err := tx.QueryRow(ctx, `SELECT state FROM vendors WHERE id = $1 FOR UPDATE`, id).Scan(&cur); err != nil {
+			return fmt.Errorf("lock vendor %d: %w", id, err)
+		}
+		if cur != from {
+			return fmt.Errorf("vendor %d moved from %s to %s while being provisioned", id, from, cur)
+		}
+		return platform.SetState(ctx, tx, id, to, msg)
+	})
+}
+
+// ensureDatabase makes the vendor's role and database, cloned from the
+// template, owned by the role, closed to everyone else.
+func (p *Provisioner) ensureDatabase(ctx context.Context, v *platform.Vendor) error {
+	pool, srv, err := p.adminPool(ctx, v.ServerID)
+	if err != nil {
+		return err
+	}
+	pw, err := p.o.Box.Open(v.PasswordEnc, PasswordContext(v.DBName))
+	if err != nil {
+		return fmt.Errorf("open password of %s: %w", v.DBName, err)
+	}
+	if err := p.ensureRole(ctx, pool, v.RoleName, string(pw)); err != nil {
+		return err
+	}
+	p.crashPoint("role")
+	if err := p.cloneTemplate(ctx, pool, v.DBName, v.RoleName); err != nil {
+		return err
+	}
+	p.crashPoint("database")
+	if _, err := pool.Exec(ctx, `REVOKE ALL ON DATABASE `+database.Ident(v.DBName)+` FROM PUBLIC`); err != nil {
+		return fmt.Errorf("revoke public access to %s: %w", v.DBName, err)
+	}
+	conn, err := p.connectDB(ctx, srv, v.DBName)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	// The template's objects belong to the tenant-owner role; hand them to
+	// the vendor's own role (only objects inside this database move).
+	if _, err := conn.Exec(ctx, `REASSIGN OWNED BY `+database.Ident(TenantOwner(p.o.TemplateDB))+` TO `+database.Ident(v.RoleName)); err != nil {
+		return fmt.Errorf("give %s its objects: %w", v.RoleName, err)
+	}
+	return nil
+}
+
+func (p *Provisioner) ensureRole(ctx context.Context, pool *pgxpool.Pool, role, password string) error {
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+		return fmt.Errorf("look up role %s: %w", role, err)
+	}
+	opts := ` LOGIN NOINHERIT NOCREATEDB NOCREATEROLE CONNECTION LIMIT 100 PASSWORD ` + literal(password)
+	if !exists {
+		_, err := pool.Exec(ctx, `CREATE ROLE `+database.Ident(role)+opts)
+		if err != nil && database.Code(err) != database.CodeDuplicateObject {
+			return fmt.Errorf("create role %s: %w", role, err)
+		}
+		exists = err != nil
+	}
+	if exists { // from a crashed run or a race: make sure it matches
+		if _, err := pool.Exec(ctx, `ALTER ROLE `+database.Ident(role)+opts); err != nil {
+			return fmt.Errorf("update role %s: %w", role, err)
+		}
+	}
+	// The platform role must be a member to own databases for the role and
+	// to run its migrations with SET ROLE.
+	if _, err := pool.Exec(ctx, `GRANT `+database.Ident(role)+` TO CURRENT_USER`); err != nil {
+		return fmt.Errorf("grant %s to the platform role: %w", role, err)
+	}
+	return nil
+}
+
+// cloneTemplate runs CREATE DATABASE ... TEMPLATE, retrying while another
+// session (a template migration) holds the template open.
+func (p *Provisioner) cloneTemplate(ctx context.Context, pool *pgxpool.Pool, dbName, owner string) error {
+	for attempt := 0; ; attempt++ {
+		_, err := pool.Exec(ctx, `CREATE DATABASE `+database.Ident(dbName)+` OWNER `+database.Ident(owner)+
+			` TEMPLATE `+database.Ident(p.o.TemplateDB))
+		switch {
+		case err == nil, database.Code(err) == database.CodeDuplicateDatabase:
+			return nil
+		case database.Code(err) == database.CodeInvalidCatalogName:
+			return fmt.Errorf("template database %s is missing on this server: run `provisioner init`", p.o.TemplateDB)
+		case database.Code(err) == "55006" && attempt < 50: // object_in_use: someone is connected to the template
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		default:
+			return fmt.Errorf("create database %s from %s: %w", dbName, p.o.TemplateDB, err)
+		}
+	}
+}
+
+func (p *Provisioner) ensureBucket(ctx context.Context, v *platform.Vendor) error {
+	if p.o.Objects == nil {
+		return errors.New("no object store configured")
+	}
+	return p.o.Objects.EnsureBucket(ctx, v.Bucket)
+}
+
+// ensureSchema brings a new vendor database to the newest tenant migration
+// (it is usually there already, as a clone of an up-to-date template).
+func (p *Provisioner) ensureSchema(ctx context.Context, v *platform.Vendor) (int64, error) {
+	_, srv, err := p.adminPool(ctx, v.ServerID)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := p.connectDB(ctx, srv, v.DBName)
+	if err != nil {
+		return 0, err
+	}
+	ver, err := migrate.CurrentVersion(ctx, conn)
+	conn.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return 0, err
+	}
+	if head := migrate.Tenant.Head(); ver < head {
+		u, err := p.serverURL(srv, v.DBName)
+		if err != nil {
+			return 0, err
+		}
+		r, err := migrate.Tenant.Open(u, nil, `SET ROLE `+database.Ident(v.RoleName))
+		if err != nil {
+			return 0, err
+		}
+		defer r.Close()
+		if _, err := r.Up(ctx); err != nil {
+			return 0, err
+		}
+		ver = head
+	}
+	_, err = p.o.Store.Pool().Exec(ctx, `UPDATE vendor_databases SET schema_version = $2 WHERE vendor_id = $1 AND status = 'current'`, v.ID, ver)
+	if err != nil {
+		return 0, fmt.Errorf("record schema version: %w", err)
+	}
+	return ver, nil
+}

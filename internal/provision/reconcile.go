@@ -1,0 +1,182 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/storefleet/storefleet/internal/platform"
+)
+
+// ReconcileReport lists what Reconcile found and (unless it was a dry run)
+// fixed.
+type ReconcileReport struct {
+	DryRun bool `json:"dry_run"`
+	// Unfinished are vendors stopped mid-provisioning, finished now.
+	Unfinished []string `json:"unfinished"`
+	// Purged are deleted vendors whose grace period ended, removed now.
+	Purged []string `json:"purged"`
+	// Orphan resources: named like ours, owned by no vendor; removed now.
+	OrphanDatabases []string `json:"orphan_databases"`
+	OrphanRoles     []string `json:"orphan_roles"`
+	OrphanBuckets   []string `json:"orphan_buckets"`
+	// Errors are what could not be fixed, one line each.
+	Errors []string `json:"errors"`
+}
+
+// Clean reports whether nothing needed fixing and nothing failed.
+func (r *ReconcileReport) Clean() bool {
+	return len(r.Unfinished)+len(r.Purged)+len(r.OrphanDatabases)+len(r.OrphanRoles)+len(r.OrphanBuckets)+len(r.Errors) == 0
+}
+
+// Reconcile finishes vendors left mid-lifecycle, removes vendors whose
+// deletion grace period is over, and removes databases, roles and buckets
+// that no vendor owns. With dryRun it only reports.
+func (p *Provisioner) Reconcile(ctx context.Context, dryRun bool) (*ReconcileReport, error) {
+	rep := &ReconcileReport{DryRun: dryRun, Unfinished: []string{}, Purged: []string{},
+		OrphanDatabases: []string{}, OrphanRoles: []string{}, OrphanBuckets: []string{}, Errors: []string{}}
+
+	vendors, err := p.o.Store.ListVendors(ctx, platform.VendorFilter{States: []platform.State{
+		platform.StateRequested, platform.StateDatabaseReady, platform.StateBucketReady,
+		platform.StateSchemaReady, platform.StateDeleting}})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vendors {
+		if v.State == platform.StateDeleting {
+			if v.DeleteAfter == nil || time.Now().Before(*v.DeleteAfter) {
+				continue
+			}
+			rep.Purged = append(rep.Purged, v.Slug)
+		} else {
+			rep.Unfinished = append(rep.Unfinished, v.Slug)
+		}
+		if dryRun {
+			continue
+		}
+		if err := p.Advance(ctx, v.ID); err != nil {
+			rep.Errors = append(rep.Errors, err.Error())
+		}
+	}
+
+	if err := p.findOrphans(ctx, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// findOrphans looks for resources named like ours that no vendor owns. A
+// vendor's rows are written before any of its resources are made, so a
+// resource without a row was left by a crash after the vendor was removed,
+// or by something else using our names.
+func (p *Provisioner) findOrphans(ctx context.Context, rep *ReconcileReport) error {
+	servers, err := p.o.Store.Servers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, srv := range servers {
+		pool, _, err := p.adminPool(ctx, srv.ID)
+		if err != nil {
+			rep.Errors = append(rep.Errors, err.Error())
+			continue
+		}
+		owned, err := p.ownedNames(ctx, `SELECT db_name FROM vendor_databases WHERE server_id = $1 AND status <> 'dropped'`, srv.ID)
+		if err != nil {
+			return err
+		}
+		dbs, err := p.namesOnServer(ctx, pool, `SELECT datname FROM pg_database`)
+		if err != nil {
+			return err
+		}
+		roles, err := p.namesOnServer(ctx, pool, `SELECT rolname FROM pg_roles`)
+		if err != nil {
+			return err
+		}
+		for _, db := range dbs {
+			if owned[db] {
+				continue
+			}
+			rep.OrphanDatabases = append(rep.OrphanDatabases, srv.Name+"/"+db)
+			if !rep.DryRun {
+				if err := dropDatabaseAndRole(ctx, pool, db, ""); err != nil {
+					rep.Errors = append(rep.Errors, err.Error())
+				}
+			}
+		}
+		for _, role := range roles {
+			if owned[role] { // role names equal database names
+				continue
+			}
+			rep.OrphanRoles = append(rep.OrphanRoles, srv.Name+"/"+role)
+			if !rep.DryRun {
+				if err := dropDatabaseAndRole(ctx, pool, "", role); err != nil {
+					rep.Errors = append(rep.Errors, err.Error())
+				}
+			}
+		}
+	}
+	if p.o.Objects == nil {
+		return nil
+	}
+	owned, err := p.ownedNames(ctx, `SELECT name FROM buckets WHERE status <> 'dropped' AND $1::bigint IS NOT NULL`, 0)
+	if err != nil {
+		return err
+	}
+	buckets, err := p.o.Objects.ListBuckets(ctx, p.names.BucketPrefix())
+	if err != nil {
+		rep.Errors = append(rep.Errors, err.Error())
+		return nil
+	}
+	for _, b := range buckets {
+		if _, ours := p.names.vendorIDOf(b, true); !ours || owned[b] {
+			continue
+		}
+		rep.OrphanBuckets = append(rep.OrphanBuckets, b)
+		if !rep.DryRun {
+			if err := p.o.Objects.RemoveBucket(ctx, b); err != nil {
+				rep.Errors = append(rep.Errors, err.Error())
+			}
+		}
+	}
+	return nil
+}
+
+func (p *Provisioner) ownedNames(ctx context.Context, q string, arg int64) (map[string]bool, error) {
+	rows, err := p.o.Store.Pool().Query(ctx, q, arg)
+	if err != nil {
+		return nil, fmt.Errorf("list owned resources: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list owned resources: %w", err)
+	}
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[n] = true
+	}
+	return out, nil
+}
+
+// namesOnServer lists database or role names on a server that have our
+// vendor naming pattern.
+func (p *Provisioner) namesOnServer(ctx context.Context, pool interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, q string) ([]string, error) {
+	rows, err := pool.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list server objects: %w", err)
+	}
+	all, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list server objects: %w", err)
+	}
+	var out []string
+	for _, n := range all {
+		if _, ours := p.names.vendorIDOf(n, false); ours {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
