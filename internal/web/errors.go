@@ -1,0 +1,126 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+// Error is an error with an HTTP status and a message that is safe to
+// show. Handlers return it for anything that is the client's fault.
+type Error struct {
+	Status  int
+	Message string
+	// Field names the form field or JSON property at fault, if any.
+	Field string
+	// RetryAfter, in seconds, is sent with 503s.
+	RetryAfter int
+	Err        error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%d %s: %v", e.Status, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%d %s", e.Status, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an Error with a status and a message for people.
+func Errorf(status int, format string, args ...any) *Error {
+	return &Error{Status: status, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError builds a 422 about one field.
+func FieldError(field, message string) *Error {
+	return &Error{Status: http.StatusUnprocessableEntity, Field: field, Message: message}
+}
+
+// Handler is an http handler that returns an error.
+type Handler func(w http.ResponseWriter, r *http.Request) error
+
+// ErrorPage renders an error as a page; services plug in their own look.
+type ErrorPage func(w http.ResponseWriter, r *http.Request, status int, title, message string)
+
+// Responder turns handler errors into responses, in one place.
+type Responder struct {
+	Logger *slog.Logger
+	Page   ErrorPage
+}
+
+// Wrap adapts a Handler to http.Handler.
+func (rs *Responder) Wrap(h Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			rs.Error(w, r, err)
+		}
+	})
+}
+
+// WantsJSON reports whether a request should get JSON errors: API paths
+// and clients that ask for JSON.
+func WantsJSON(r *http.Request) bool {
+	return strings.Contains(r.URL.Path, "/api/") || strings.Contains(r.Header.Get("Accept"), "application/json") &&
+		!strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// Error writes err as a page or JSON. Only server errors are logged as
+// errors, with detail; the client sees a plain message.
+func (rs *Responder) Error(w http.ResponseWriter, r *http.Request, err error) {
+	var we *Error
+	if !errors.As(err, &we) {
+		we = &Error{Status: http.StatusInternalServerError, Message: "Something went wrong on our side. Please try again; if it keeps happening, tell us the request id " + RequestID(r.Context()) + ".", Err: err}
+	}
+	if we.Status >= 500 && we.Status != http.StatusServiceUnavailable {
+		rs.Logger.Error("request failed", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
+	} else {
+		AddLogAttrs(r.Context(), slog.String("error", we.Error()))
+	}
+	if we.RetryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(we.RetryAfter))
+	}
+	if WantsJSON(r) || rs.Page == nil {
+		WriteJSON(w, we.Status, map[string]any{"error": map[string]any{
+			"status": we.Status, "message": we.Message, "field": we.Field, "request_id": RequestID(r.Context())}})
+		return
+	}
+	rs.Page(w, r, we.Status, http.StatusText(we.Status), we.Message)
+}
+
+// WriteJSON writes v as a JSON response.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		http.Error(w, `{"error":{"status":500,"message":"cannot encode response"}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// DecodeJSON reads a JSON request body into v, refusing unknown fields,
+// trailing data and bodies over 1 MiB, with errors people can act on.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return Errorf(http.StatusUnsupportedMediaType, "send the body as application/json (got %s)", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return Errorf(http.StatusRequestEntityTooLarge, "the request body is larger than 1 MiB")
+		}
+		return &Error{Status: http.StatusBadRequest, Message: "the request body is not valid JSON for this endpoint: " + err.Error()}
+	}
+	if dec.More() {
+		return Errorf(http.StatusBadRequest, "the request body has data after the JSON object")
+	}
+	return nil
+}
