@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/storefleet/storefleet/internal/auth"
+	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/platform"
+	"github.com/storefleet/storefleet/internal/provision"
+)
+
+// Demo data that `make run` seeds.
+const (
+	DemoAdminEmail    = "admin@storefleet.test"
+	DemoAdminPassword = "storefleet-demo"
+)
+
+type demoProduct struct {
+	SKU, Title, Description string
+	Price                   int64
+}
+
+var demoVendors = []struct {
+	req      provision.CreateRequest
+	products []demoProduct
+}{
+	{provision.CreateRequest{Slug: "acme-tools", Name: "Acme Tools", OwnerEmail: "owner@acme-tools.test"}, []demoProduct{
+		{"AT-HAM-16", "Claw hammer 16 oz", "Forged steel head, hickory handle.", 2490},
+		{"AT-SCR-SET", "Screwdriver set, 12 pieces", "Slotted, Phillips and Torx with a magnetic tip.", 3990},
+		{"AT-TAPE-5", "Tape measure 5 m", "Self-locking blade with a belt clip.", 1290},
+		{"AT-LVL-60", "Spirit level 60 cm", "Aluminium body, three vials.", 1890},
+		{"AT-GLV-L", "Work gloves, size L", "Nitrile-coated, breathable back.", 690},
+	}},
+	{provision.CreateRequest{Slug: "green-leaf", Name: "Green Leaf Tea Co.", OwnerEmail: "owner@green-leaf.test"}, []demoProduct{
+		{"GL-SENCHA", "Sencha, 100 g", "Steamed Japanese green tea, grassy and bright.", 1150},
+		{"GL-ASSAM", "Assam breakfast, 250 g", "Malty black tea that takes milk well.", 1390},
+		{"GL-CHAM", "Chamomile flowers, 50 g", "Whole blossoms for a calm evening cup.", 790},
+		{"GL-POT", "Glass teapot 0.8 l", "Heat-resistant glass with a steel infuser.", 2990},
+	}},
+}
+
+func init() {
+	register(&command{name: "seed-demo", args: "",
+		summary: "create the demo admin and demo vendors with products (idempotent; used by `make run`)",
+		setup: func(fs *flag.FlagSet, env *Env) func(context.Context) error {
+			return func(ctx context.Context) error {
+				p, err := env.Platform(ctx)
+				if err != nil {
+					return err
+				}
+				hash, err := auth.Hash(DemoAdminPassword)
+				if err != nil {
+					return err
+				}
+				if _, err := p.Store.AdminByEmail(ctx, DemoAdminEmail); errors.Is(err, platform.ErrNotFound) {
+					if _, err := p.Store.UpsertAdmin(ctx, DemoAdminEmail, "Demo Admin", hash); err != nil {
+						return err
+					}
+				} else if err != nil {
+					return err
+				}
+				var slugs []string
+				for _, dv := range demoVendors {
+					v, err := p.Store.VendorBySlug(ctx, dv.req.Slug)
+					if errors.Is(err, platform.ErrNotFound) {
+						v, err = p.Prov.CreateVendor(ctx, env.Actor(), dv.req)
+					}
+					if err != nil {
+						return err
+					}
+					if v.State.Provisioning() {
+						if err := p.Prov.Advance(ctx, v.ID); err != nil {
+							return err
+						}
+					}
+					if err := seedProducts(ctx, p.Prov, v, dv.products); err != nil {
+						return err
+					}
+					slugs = append(slugs, v.Slug)
+				}
+				env.Print(map[string]any{"admin": DemoAdminEmail, "vendors": slugs}, func(w io.Writer) {
+					fmt.Fprintf(w, "demo admin\t%s\ndemo vendors\t%v\n", DemoAdminEmail, slugs)
+				})
+				return nil
+			}
+		}})
+}
+
+func seedProducts(ctx context.Context, prov *provision.Provisioner, v *platform.Vendor, products []demoProduct) error {
+	u, err := prov.VendorDatabaseURL(ctx, v)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", v.Slug, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return database.Transact(ctx, conn, func(tx pgx.Tx) error {
+		for _, pr := range products {
+			_, err := tx.Exec(ctx, `INSERT INTO products (sku, title, description, price_minor, state)
+				VALUES ($1, $2, $3, $4, 'active') ON CONFLICT (sku) DO NOTHING`, pr.SKU, pr.Title, pr.Description, pr.Price)
+			if err != nil {
+				return fmt.Errorf("seed product %s for %s: %w", pr.SKU, v.Slug, err)
+			}
+		}
+		return nil
+	})
+}
