@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -154,16 +155,16 @@ func (s *Store) RevokeAPIToken(ctx context.Context, actor Actor, adminID, tokenI
 
 // AuditRow is a stored audit log entry.
 type AuditRow struct {
-	ID         int64     `json:"id"`
-	At         time.Time `json:"at"`
-	Actor      string    `json:"actor"`
-	Action     string    `json:"action"`
-	TargetType string    `json:"target_type"`
-	TargetID   string    `json:"target_id"`
-	Before     []byte    `json:"before,omitempty"`
-	After      []byte    `json:"after,omitempty"`
-	ClientAddr string    `json:"client_addr"`
-	RequestID  string    `json:"request_id"`
+	ID         int64           `json:"id"`
+	At         time.Time       `json:"at"`
+	Actor      string          `json:"actor"`
+	Action     string          `json:"action"`
+	TargetType string          `json:"target_type"`
+	TargetID   string          `json:"target_id"`
+	Before     json.RawMessage `json:"before,omitempty"`
+	After      json.RawMessage `json:"after,omitempty"`
+	ClientAddr string          `json:"client_addr"`
+	RequestID  string          `json:"request_id"`
 }
 
 // AuditFilter narrows RecentAudit.

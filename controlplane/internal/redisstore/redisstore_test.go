@@ -1,0 +1,67 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storefleet/storefleet/controlplane/internal/redisstore"
+	"github.com/storefleet/storefleet/internal/testenv"
+)
+
+var _ scs.CtxStore = (*redisstore.Store)(nil)
+
+func TestStore(t *testing.T) {
+	opts, err := redis.ParseURL(testenv.Vars(t)["STOREFLEET_REDIS_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { _ = client.Close() })
+	ctx := context.Background()
+	if err := client.Ping(ctx).Err(); err != nil {
+		t.Fatalf("redis: %v; start the test services with `make test-services`", err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "sf:test:" + hex.EncodeToString(b) + ":"
+	s := redisstore.New(client, prefix)
+
+	if _, found, err := s.FindCtx(ctx, "nope"); found || err != nil {
+		t.Fatalf("Find of a missing token = %v, %v; want not found, no error", found, err)
+	}
+	if err := s.CommitCtx(ctx, "tok", []byte("data"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, found, err := s.FindCtx(ctx, "tok")
+	if err != nil || !found || string(got) != "data" {
+		t.Fatalf("Find = %q, %v, %v; want data", got, found, err)
+	}
+	ttl, err := client.TTL(ctx, prefix+"tok").Result()
+	if err != nil || ttl <= 0 || ttl > time.Minute {
+		t.Errorf("key %stok has TTL %v (%v); want up to a minute", prefix, ttl, err)
+	}
+	if err := s.CommitCtx(ctx, "tok", []byte("data"), time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := s.FindCtx(ctx, "tok"); found {
+		t.Error("a session committed with a past expiry is still found")
+	}
+	if err := s.Commit("tok2", []byte("x"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("tok2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := s.Find("tok2"); found {
+		t.Error("a deleted session is still found")
+	}
+	if err := s.Delete("never-there"); err != nil {
+		t.Errorf("Delete of a missing token: %v", err)
+	}
+}
