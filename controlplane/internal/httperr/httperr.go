@@ -1,0 +1,53 @@
+// Package httperr translates the errors of the platform and provisioning
+// libraries into web.Errors, so web.Responder can answer them with the
+// right status; everything else stays a 500.
+package httperr
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/storefleet/storefleet/internal/platform"
+	"github.com/storefleet/storefleet/internal/provision"
+	"github.com/storefleet/storefleet/internal/web"
+)
+
+// From returns err as a *web.Error when it is one the client can act on:
+// a validation error (422 with the field), a taken slug (409), an action
+// the vendor's state does not allow (409) or something missing (404).
+// Other errors are returned unchanged.
+func From(err error) error {
+	if err == nil {
+		return nil
+	}
+	var we *web.Error
+	if errors.As(err, &we) {
+		return err
+	}
+	var ve *provision.ValidationError
+	var se *provision.StateError
+	switch {
+	case errors.As(err, &ve):
+		return &web.Error{Status: http.StatusUnprocessableEntity, Field: ve.Field, Message: ve.Field + " " + ve.Message, Err: err}
+	case errors.Is(err, provision.ErrSlugTaken):
+		return &web.Error{Status: http.StatusConflict, Field: "slug", Message: provision.ErrSlugTaken.Error(), Err: err}
+	case errors.As(err, &se):
+		return &web.Error{Status: http.StatusConflict, Message: se.Error(), Err: err}
+	case errors.Is(err, platform.ErrNotFound):
+		return &web.Error{Status: http.StatusNotFound, Message: "There is nothing here: it does not exist or has been deleted.", Err: err}
+	}
+	return err
+}
+
+// Sentence capitalises the first letter of a message, for showing a field
+// error on its own next to the field ("is required" → "Is required").
+func Sentence(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + strings.TrimPrefix(s, s[:n])
+}

@@ -1,0 +1,194 @@
+// Package app wires the tenant app: host → tenant → pool → handler. Main
+// is what the program's main and the end-to-end tests both run.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storefleet/storefleet/internal/config"
+	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/secretbox"
+	"github.com/storefleet/storefleet/internal/web"
+	"github.com/storefleet/storefleet/static"
+	"github.com/storefleet/storefleet/templates"
+	"github.com/storefleet/storefleet/tenantapp/internal/pools"
+	"github.com/storefleet/storefleet/tenantapp/internal/routing"
+	"github.com/storefleet/storefleet/tenantapp/internal/storefront"
+	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
+)
+
+// App is a wired tenant app.
+type App struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	router    *pgxpool.Pool
+	routes    *routing.Cache
+	pools     *pools.Manager
+	redis     *redis.Client
+	templates *web.Templates
+	handler   http.Handler
+}
+
+// New connects the tenant app's dependencies: the control-plane database
+// as the read-only router role, the routing cache and the pool manager.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	if err := cfg.Require("STOREFLEET_ROUTER_DATABASE_URL", "STOREFLEET_MASTER_KEY"); err != nil {
+		return nil, err
+	}
+	box, err := secretbox.New(cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := web.ParseTemplates(templates.FS, "tenantapp", nil)
+	if err != nil {
+		return nil, fmt.Errorf("load storefront templates: %w", err)
+	}
+	router, err := database.Open(ctx, cfg.RouterURL, func(c *pgxpool.Config) { c.MaxConns = 8 })
+	if err != nil {
+		return nil, fmt.Errorf("connect to the control plane as the router role: %w", err)
+	}
+	a := &App{cfg: cfg, log: logger, router: router, templates: tmpl}
+	a.routes, err = routing.New(ctx, router, cfg.RouterURL, cfg.BaseDomain, logger)
+	if err != nil {
+		router.Close()
+		return nil, err
+	}
+	a.pools = pools.New(pools.Options{
+		Box: box, MaxOpenPools: cfg.PoolMaxOpen, MaxConns: cfg.PoolMaxConns,
+		ConnsPerVendor: cfg.PoolConnsPerVend, IdleTimeout: cfg.PoolIdleTimeout, Logger: logger,
+	})
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("STOREFLEET_REDIS_URL: %w", err)
+		}
+		a.redis = redis.NewClient(opt)
+	}
+	a.handler = a.routesHandler()
+	return a, nil
+}
+
+// Handler is the whole tenant app as an http.Handler.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Pools exposes the pool manager (statistics, tests).
+func (a *App) Pools() *pools.Manager { return a.pools }
+
+// Close releases every connection.
+func (a *App) Close() {
+	if a.routes != nil {
+		a.routes.Close()
+	}
+	if a.pools != nil {
+		a.pools.Close()
+	}
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+	a.router.Close()
+}
+
+func (a *App) routesHandler() http.Handler {
+	rs := &web.Responder{Logger: a.log, Page: a.errorPage}
+	root := mux.NewRouter()
+	root.HandleFunc("/healthz", web.Healthz).Methods(http.MethodGet)
+	checks := []web.Check{{Name: "controlplane", Ping: a.router.Ping}}
+	if a.redis != nil {
+		checks = append(checks, web.Check{Name: "redis", Optional: true, Ping: func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }})
+	}
+	root.HandleFunc("/readyz", web.Readyz(checks...)).Methods(http.MethodGet)
+	root.HandleFunc("/metrics/pools", a.handlePoolStats).Methods(http.MethodGet)
+	staticFS, _ := fs.Sub(static.FS, ".")
+	root.PathPrefix("/static/").Handler(http.StripPrefix("/static/", cacheForever(http.FileServerFS(staticFS))))
+
+	shop := mux.NewRouter()
+	(&storefront.Handler{Templates: a.templates}).Routes(shop, rs)
+	shop.NotFoundHandler = rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
+		return &web.Error{Status: http.StatusNotFound, Message: "This page does not exist in the shop."}
+	})
+	mw := &tenant.Middleware{Resolver: a.routes, Pools: a.pools, TrustedProxies: a.cfg.TrustedProxies,
+		FallbackHost: a.cfg.BaseDomain, Responder: rs, Logger: a.log}
+	root.NotFoundHandler = mw.Wrap(shop)
+	root.MethodNotAllowedHandler = mw.Wrap(shop)
+
+	return web.WithRequestID(web.WithLogging(a.log, web.WithSecureHeaders(root)))
+}
+
+// handlePoolStats serves GET /metrics/pools: the pool manager's numbers,
+// for operators and the benchmarks (Prometheus metrics come later).
+func (a *App) handlePoolStats(w http.ResponseWriter, r *http.Request) {
+	if !isLoopback(r) {
+		http.NotFound(w, r)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, a.pools.Stats())
+}
+
+func isLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	ip := net.ParseIP(host)
+	return err == nil && ip != nil && ip.IsLoopback()
+}
+
+func (a *App) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	switch status {
+	case http.StatusNotFound:
+		title = "Shop not found"
+		if t := tenant.FromContext(r.Context()); t != nil {
+			title = "Page not found"
+		}
+	case http.StatusServiceUnavailable:
+		title = "Closed for now"
+	}
+	data := struct {
+		storefront.Page
+		Title, Message, RequestID string
+	}{storefront.Page{ShopName: "Storefleet", Alpine: static.Alpine}, title, message, web.RequestID(r.Context())}
+	if err := a.templates.Render(w, status, "notice", data); err != nil {
+		http.Error(w, message, status)
+	}
+}
+
+func cacheForever(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Main runs the tenant app until ctx is done.
+type Main struct {
+	Config *config.Config
+	Logger *slog.Logger
+	// Listener, if set, is used instead of listening on Config.TenantAddr.
+	Listener net.Listener
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	a, err := New(ctx, m.Config, m.Logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln := m.Listener
+	if ln == nil {
+		ln, err = net.Listen("tcp", m.Config.TenantAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", m.Config.TenantAddr, err)
+		}
+	}
+	m.Logger.Info("tenant app listening", "addr", ln.Addr().String())
+	return web.Serve(ctx, web.NewServer(ln.Addr().String(), a.Handler(), m.Logger), ln, 20*time.Second)
+}

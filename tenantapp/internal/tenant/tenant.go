@@ -1,0 +1,141 @@
+// Package tenant resolves the vendor a request is for and carries it, with
+// that vendor's database pool, through the request's context. It is the
+// only way handlers reach a vendor database.
+package tenant
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/storefleet/storefleet/internal/web"
+	"github.com/storefleet/storefleet/tenantapp/internal/hostname"
+	"github.com/storefleet/storefleet/tenantapp/internal/routing"
+)
+
+// OldestSchema is the oldest tenant schema version this release serves;
+// a vendor still below it gets a maintenance page until migrate-all
+// brings it up.
+const OldestSchema = 1
+
+// Tenant is the vendor a request is for.
+type Tenant struct {
+	Entry *routing.Entry
+	// Base is the path prefix of the shop's URLs: "" on the vendor's own
+	// host, "/vendor/<slug>" on the shared fallback host.
+	Base string
+	Pool *pgxpool.Pool
+}
+
+type ctxKey struct{}
+
+// FromContext returns the request's tenant; handlers behind Middleware
+// always have one.
+func FromContext(ctx context.Context) *Tenant {
+	t, _ := ctx.Value(ctxKey{}).(*Tenant)
+	return t
+}
+
+// Resolver finds hosts' vendors; routing.Cache is one.
+type Resolver interface {
+	Lookup(ctx context.Context, host string) (*routing.Entry, error)
+	LookupSlug(ctx context.Context, slug string) (*routing.Entry, error)
+}
+
+// Pools hands out vendor pools; pools.Manager is one.
+type Pools interface {
+	Get(ctx context.Context, e *routing.Entry) (*pgxpool.Pool, error)
+}
+
+// Middleware resolves the tenant of each request before any handler runs:
+// an unknown or malformed host gets a 404 without touching any vendor
+// database, a suspended vendor a 503, a vendor whose schema this release
+// cannot serve a 503 maintenance page.
+type Middleware struct {
+	Resolver       Resolver
+	Pools          Pools
+	TrustedProxies []netip.Prefix
+	// FallbackHost is the shared host (the base domain itself) on which
+	// shops answer under /vendor/<slug>/ where wildcard names do not resolve.
+	FallbackHost string
+	Responder    *web.Responder
+	Logger       *slog.Logger
+}
+
+// Wrap returns h behind tenant resolution.
+func (m *Middleware) Wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, r2, err := m.resolve(r)
+		if err != nil {
+			m.Responder.Error(w, r, err)
+			return
+		}
+		web.AddLogAttrs(r.Context(), slog.String("vendor", t.Entry.Slug))
+		h.ServeHTTP(w, r2.WithContext(context.WithValue(r2.Context(), ctxKey{}, t)))
+	})
+}
+
+var errNoShop = &web.Error{Status: http.StatusNotFound, Message: "There is no shop at this address. Check the spelling of the address, or ask the shop for its link."}
+
+func (m *Middleware) resolve(r *http.Request) (*Tenant, *http.Request, error) {
+	host, err := hostname.FromRequest(r, m.TrustedProxies)
+	if err != nil {
+		return nil, r, &web.Error{Status: http.StatusBadRequest, Message: "This address is not a valid shop address.", Err: err}
+	}
+	var entry *routing.Entry
+	base := ""
+	if host == m.FallbackHost {
+		slug, rest, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/vendor/"), "/")
+		if !strings.HasPrefix(r.URL.Path, "/vendor/") || slug == "" {
+			return nil, r, errNoShop
+		}
+		if !ok {
+			return nil, r, &web.Error{Status: http.StatusNotFound, Message: "Shop addresses end with a slash: /vendor/" + slug + "/"}
+		}
+		entry, err = m.Resolver.LookupSlug(r.Context(), slug)
+		base = "/vendor/" + slug
+		r = stripPrefix(r, base, "/"+rest)
+	} else {
+		entry, err = m.Resolver.Lookup(r.Context(), host)
+	}
+	if errors.Is(err, routing.ErrUnknownHost) {
+		return nil, r, errNoShop
+	}
+	if err != nil {
+		return nil, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 5,
+			Message: "The shop cannot be reached right now. Please try again in a moment.", Err: err}
+	}
+	switch entry.State {
+	case "active":
+	case "suspended":
+		return nil, r, &web.Error{Status: http.StatusServiceUnavailable, Message: entry.Name + " is closed at the moment. Please come back later."}
+	default: // still being created, or being deleted: not routable
+		return nil, r, errNoShop
+	}
+	if entry.SchemaVersion < OldestSchema {
+		return nil, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 60,
+			Message: entry.Name + " is being upgraded. Please come back in a few minutes."}
+	}
+	pool, err := m.Pools.Get(r.Context(), entry)
+	if err != nil {
+		return nil, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 5,
+			Message: "The shop cannot be reached right now. Please try again in a moment.", Err: err}
+	}
+	return &Tenant{Entry: entry, Base: base, Pool: pool}, r, nil
+}
+
+func stripPrefix(r *http.Request, prefix, rest string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path = rest
+	u.RawPath = ""
+	r2.URL = &u
+	_ = prefix
+	return r2
+}
