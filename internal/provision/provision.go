@@ -254,6 +254,8 @@ func (p *Provisioner) Advance(ctx context.Context, id int64) error {
 		return err
 	}
 	defer release()
+	run := &advanceRun{}
+	defer run.close(ctx)
 	for {
 		v, err := p.o.Store.VendorByID(ctx, id)
 		if err != nil {
@@ -264,12 +266,12 @@ func (p *Provisioner) Advance(ctx context.Context, id int64) error {
 		var stepErr error
 		switch v.State {
 		case platform.StateRequested:
-			next, msg, stepErr = platform.StateDatabaseReady, "database "+v.DBName+" on "+v.ServerName, p.ensureDatabase(ctx, v)
+			next, msg, stepErr = platform.StateDatabaseReady, "database "+v.DBName+" on "+v.ServerName, p.ensureDatabase(ctx, run, v)
 		case platform.StateDatabaseReady:
 			next, msg, stepErr = platform.StateBucketReady, "bucket "+v.Bucket, p.ensureBucket(ctx, v)
 		case platform.StateBucketReady:
 			var ver int64
-			ver, stepErr = p.ensureSchema(ctx, v)
+			ver, stepErr = p.ensureSchema(ctx, run, v)
 			next, msg = platform.StateSchemaReady, fmt.Sprintf("schema at version %d", ver)
 		case platform.StateSchemaReady:
 			next, msg = platform.StateActive, "routable at "+v.Host
@@ -311,7 +313,7 @@ func (p *Provisioner) transition(ctx context.Context, id int64, from, to platfor
 
 // ensureDatabase makes the vendor's role and database, cloned from the
 // template, owned by the role, closed to everyone else.
-func (p *Provisioner) ensureDatabase(ctx context.Context, v *platform.Vendor) error {
+func (p *Provisioner) ensureDatabase(ctx context.Context, run *advanceRun, v *platform.Vendor) error {
 	pool, srv, err := p.adminPool(ctx, v.ServerID)
 	if err != nil {
 		return err
@@ -331,11 +333,10 @@ func (p *Provisioner) ensureDatabase(ctx context.Context, v *platform.Vendor) er
 	if _, err := pool.Exec(ctx, `REVOKE ALL ON DATABASE `+database.Ident(v.DBName)+` FROM PUBLIC`); err != nil {
 		return fmt.Errorf("revoke public access to %s: %w", v.DBName, err)
 	}
-	conn, err := p.connectDB(ctx, srv, v.DBName)
+	conn, err := run.connect(ctx, p, srv, v.DBName)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
 	// The template's objects belong to the tenant-owner role; hand them to
 	// the vendor's own role (only objects inside this database move).
 	if _, err := conn.Exec(ctx, `REASSIGN OWNED BY `+database.Ident(TenantOwner(p.o.TemplateDB))+` TO `+database.Ident(v.RoleName)); err != nil {
@@ -402,17 +403,17 @@ func (p *Provisioner) ensureBucket(ctx context.Context, v *platform.Vendor) erro
 
 // ensureSchema brings a new vendor database to the newest tenant migration
 // (it is usually there already, as a clone of an up-to-date template).
-func (p *Provisioner) ensureSchema(ctx context.Context, v *platform.Vendor) (int64, error) {
+func (p *Provisioner) ensureSchema(ctx context.Context, run *advanceRun, v *platform.Vendor) (int64, error) {
 	_, srv, err := p.adminPool(ctx, v.ServerID)
 	if err != nil {
 		return 0, err
 	}
-	conn, err := p.connectDB(ctx, srv, v.DBName)
+	conn, err := run.connect(ctx, p, srv, v.DBName)
 	if err != nil {
 		return 0, err
 	}
 	ver, err := migrate.CurrentVersion(ctx, conn)
-	conn.Close(context.WithoutCancel(ctx))
+	run.close(ctx) // the migration runner below opens its own connection
 	if err != nil {
 		return 0, err
 	}
@@ -436,4 +437,31 @@ func (p *Provisioner) ensureSchema(ctx context.Context, v *platform.Vendor) (int
 		return 0, fmt.Errorf("record schema version: %w", err)
 	}
 	return ver, nil
+}
+
+// advanceRun keeps the admin connection to the new vendor database for the
+// steps of one Advance call, so the database and schema steps share it.
+type advanceRun struct {
+	db   string
+	conn *pgx.Conn
+}
+
+func (r *advanceRun) connect(ctx context.Context, p *Provisioner, srv *platform.Server, db string) (*pgx.Conn, error) {
+	if r.conn != nil && r.db == db && !r.conn.IsClosed() {
+		return r.conn, nil
+	}
+	r.close(ctx)
+	conn, err := p.connectDB(ctx, srv, db)
+	if err != nil {
+		return nil, err
+	}
+	r.db, r.conn = db, conn
+	return conn, nil
+}
+
+func (r *advanceRun) close(ctx context.Context) {
+	if r.conn != nil {
+		_ = r.conn.Close(context.WithoutCancel(ctx))
+		r.conn = nil
+	}
 }
