@@ -41,6 +41,11 @@ func (h *Handler) vendorCreate(w http.ResponseWriter, r *http.Request) error {
 // vendorFormAgain shows the form again with what was typed and the error
 // next to its field.
 func (h *Handler) vendorFormAgain(w http.ResponseWriter, r *http.Request, status int, req provision.CreateRequest, field, msg string) error {
+	switch field {
+	case "slug", "name", "owner_email":
+	default:
+		field = "" // shown above the form
+	}
 	return h.render(w, r, status, "vendor_new", map[string]any{
 		"Title": "New vendor", "Nav": "vendors",
 		"Form":   vendorForm{Slug: req.Slug, Name: req.Name, OwnerEmail: req.OwnerEmail},

@@ -1,0 +1,97 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"github.com/storefleet/storefleet/internal/platform"
+	"github.com/storefleet/storefleet/internal/provision"
+)
+
+// GET /admin/vendors/{slug}
+func (h *Handler) vendorShow(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.store.VendorBySlug(r.Context(), mux.Vars(r)["slug"])
+	if err != nil {
+		return err
+	}
+	return h.renderVendor(w, r, http.StatusOK, v, nil)
+}
+
+// GET /admin/vendors/id/{id}: where the audit log links. A live vendor
+// redirects to its page; a deleted one (whose slug may be reused) is shown
+// here.
+func (h *Handler) vendorShowByID(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err != nil {
+		return fmt.Errorf("vendor id: %w", platform.ErrNotFound)
+	}
+	v, err := h.store.VendorByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if v.State != platform.StateDeleted {
+		return redirect(w, r, "/admin/vendors/"+url.PathEscape(v.Slug))
+	}
+	return h.renderVendor(w, r, http.StatusOK, v, nil)
+}
+
+// vendorAction is what the vendor page's forms held when one failed.
+type vendorAction struct {
+	Reason, Confirm string
+	Now             bool
+}
+
+// renderVendor shows a vendor's page: properties, actions, lifecycle
+// history and audit trail. errs holds form errors by field, form what
+// was typed.
+func (h *Handler) renderVendor(w http.ResponseWriter, r *http.Request, status int, v *platform.Vendor, errs map[string]string, form ...vendorAction) error {
+	ctx := r.Context()
+	events, err := h.store.VendorEvents(ctx, v.ID, 50)
+	if err != nil {
+		return err
+	}
+	trail, err := h.store.RecentAudit(ctx, platform.AuditFilter{TargetType: "vendor", TargetID: strconv.FormatInt(v.ID, 10), Limit: 50})
+	if err != nil {
+		return err
+	}
+	if errs == nil {
+		errs = map[string]string{}
+	}
+	var f vendorAction
+	if len(form) > 0 {
+		f = form[0]
+	}
+	return h.render(w, r, status, "vendor_show", map[string]any{
+		"Title": v.Name, "Nav": "vendors", "V": v, "Events": events, "Trail": trail,
+		"Errors": errs, "Form": f,
+		"CanSuspend": v.State == platform.StateActive,
+		"CanResume":  v.State == platform.StateSuspended,
+		"CanDelete":  v.State != platform.StateDeleted,
+	})
+}
+
+// vendorFromPath loads the vendor named in the URL.
+func (h *Handler) vendorFromPath(r *http.Request) (*platform.Vendor, error) {
+	return h.store.VendorBySlug(r.Context(), mux.Vars(r)["slug"])
+}
+
+// isStateError reports whether err says the vendor's state forbids an action.
+func isStateError(err error) bool {
+	var se *provision.StateError
+	return errors.As(err, &se)
+}
+
+// afterStateError turns "not in this state" into a message on the vendor
+// page; anything else is returned.
+func (h *Handler) afterStateError(w http.ResponseWriter, r *http.Request, slug string, err error) error {
+	if isStateError(err) {
+		h.flashError(r.Context(), "%s", err.Error())
+		return redirect(w, r, "/admin/vendors/"+url.PathEscape(slug))
+	}
+	return err
+}
