@@ -1,0 +1,34 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/storefleet/storefleet/controlplane/internal/httperr"
+	"github.com/storefleet/storefleet/internal/web"
+)
+
+// Routes declares every API route on r, the subrouter of /api/v1. Each
+// one is described in openapi.json (TestOpenAPICoversRoutes checks).
+func (h *Handler) Routes(r *mux.Router) {
+	r.Handle("/openapi.json", http.HandlerFunc(serveOpenAPI)).Methods(http.MethodGet)
+
+	s := r.NewRoute().Subrouter()
+	s.Use(h.requireToken)
+	s.Handle("/vendors", h.wrap(h.vendorList)).Methods(http.MethodGet)
+	s.Handle("/vendors", h.wrap(h.vendorCreate)).Methods(http.MethodPost)
+	s.Handle("/vendors/{slug}", h.wrap(h.vendorShow)).Methods(http.MethodGet)
+	s.Handle("/vendors/{slug}", h.wrap(h.vendorDelete)).Methods(http.MethodDelete)
+	s.Handle("/vendors/{slug}/suspend", h.wrap(h.vendorSuspend)).Methods(http.MethodPost)
+	s.Handle("/vendors/{slug}/resume", h.wrap(h.vendorResume)).Methods(http.MethodPost)
+	s.Handle("/audit", h.wrap(h.auditList)).Methods(http.MethodGet)
+}
+
+// wrap adapts a handler that returns an error, translating the errors of
+// the platform libraries into statuses first.
+func (h *Handler) wrap(fn web.Handler) http.Handler {
+	return h.rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
+		return httperr.From(fn(w, r))
+	})
+}
