@@ -30,7 +30,7 @@ var reserved = map[string]bool{
 	"admin": true, "administrator": true, "api": true, "app": true, "assets": true, "auth": true,
 	"billing": true, "blog": true, "cdn": true, "console": true, "control": true, "controlplane": true,
 	"dashboard": true, "dev": true, "docs": true, "ftp": true, "help": true, "imap": true, "internal": true,
-	"localhost": true, "login": true, "mail": true, "media": true, "minio": true, "mx": true, "ns1": true,
+	"localhost": true, "login": true, "mail": true, "media": true, "minio": true, "mx": true, "new": true, "ns1": true,
 	"ns2": true, "pop": true, "postgres": true, "redis": true, "root": true, "s3": true, "smtp": true,
 	"shop": true, "signup": true, "static": true, "status": true, "storefleet": true, "support": true,
 	"system": true, "test": true, "vendor": true, "vendors": true, "webmail": true, "www": true,

@@ -42,7 +42,9 @@ func ParseTemplates(fsys fs.FS, dir string, funcs template.FuncMap) (*Templates,
 	t := &Templates{pages: map[string]*template.Template{}}
 	for _, p := range pages {
 		name := strings.TrimSuffix(path.Base(p), ".html")
-		tmpl, err := template.New(path.Base(p)).Funcs(all).ParseFS(fsys, append([]string{p}, shared...)...)
+		// The layout goes first, so a page's own {{define}}s replace the
+		// layout's {{block}} defaults.
+		tmpl, err := template.New(path.Base(p)).Funcs(all).ParseFS(fsys, append(append([]string{}, shared...), p)...)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", p, err)
 		}

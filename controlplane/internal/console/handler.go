@@ -7,6 +7,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -142,11 +143,14 @@ func jsonText(b []byte) string {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return string(b)
 	}
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false) // html/template escapes it for the page
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return string(b)
 	}
-	return string(out)
+	return strings.TrimSpace(out.String())
 }
 
 // Session keys.

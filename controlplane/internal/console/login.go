@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/storefleet/storefleet/controlplane/internal/auth"
+	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/web"
 )
@@ -78,7 +78,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) checkPassword(ctx context.Context, email, password string) (*platform.Admin, string, error) {
 	admin, err := h.store.AdminByEmail(ctx, email)
 	if errors.Is(err, platform.ErrNotFound) {
-		auth.VerifyDummy(password)
+		auth.Verify(password, "")
 		return nil, "unknown e-mail", nil
 	}
 	if err != nil {

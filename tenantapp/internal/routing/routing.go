@@ -165,10 +165,10 @@ type Cache struct {
 	group singleflight.Group
 
 	mu        sync.Mutex
-	pos       map[string]positive         // host -> entry
-	neg       map[string]time.Time        // host -> expiry of "unknown"
+	pos       map[string]positive           // host -> entry
+	neg       map[string]time.Time          // host -> expiry of "unknown"
 	byVendor  map[int64]map[string]struct{} // vendor id -> hosts in pos
-	epoch     uint64                      // bumped by every invalidation
+	epoch     uint64                        // bumped by every invalidation
 	listening bool
 	closed    bool
 
@@ -337,12 +337,14 @@ func (c *Cache) Lookup(ctx context.Context, host string) (*Entry, error) {
 	// The epoch is part of the key: a lookup that starts after an
 	// invalidation never joins a query that started before it.
 	key := strconv.FormatUint(epoch, 10) + "/" + h
+	leader := false // set if this caller's function is the one that runs
 	ch := c.group.DoChan(key, func() (any, error) {
+		leader = true
 		return c.fetch(context.WithoutCancel(ctx), h, epoch)
 	})
 	select {
 	case r := <-ch:
-		if r.Shared {
+		if !leader {
 			c.coalesced.Add(1)
 		}
 		if r.Err != nil {

@@ -1,0 +1,49 @@
+package httperr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/storefleet/storefleet/internal/platform"
+	"github.com/storefleet/storefleet/internal/provision"
+	"github.com/storefleet/storefleet/internal/web"
+)
+
+func TestFrom(t *testing.T) {
+	plain := errors.New("disk on fire")
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status int // 0: returned unchanged
+		field  string
+	}{
+		{"validation", fmt.Errorf("create: %w", &provision.ValidationError{Field: "slug", Message: "is too short"}), http.StatusUnprocessableEntity, "slug"},
+		{"slug taken", provision.ErrSlugTaken, http.StatusConflict, "slug"},
+		{"state", &provision.StateError{Slug: "acme", State: platform.StateActive, Action: "resume"}, http.StatusConflict, ""},
+		{"not found", fmt.Errorf("find vendor %q: %w", "x", platform.ErrNotFound), http.StatusNotFound, ""},
+		{"web error", web.Errorf(http.StatusTeapot, "short and stout"), http.StatusTeapot, ""},
+		{"other", plain, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := From(tc.err)
+			var we *web.Error
+			if tc.status == 0 {
+				if got != tc.err || errors.As(got, &we) {
+					t.Fatalf("From(%v) = %v, want it unchanged", tc.err, got)
+				}
+				return
+			}
+			if !errors.As(got, &we) || we.Status != tc.status || we.Field != tc.field || we.Message == "" {
+				t.Fatalf("From(%v) = %#v, want status %d field %q", tc.err, got, tc.status, tc.field)
+			}
+		})
+	}
+	if From(nil) != nil {
+		t.Error("From(nil) is not nil")
+	}
+	if got := Sentence("is required"); got != "Is required" {
+		t.Errorf("Sentence = %q", got)
+	}
+}
