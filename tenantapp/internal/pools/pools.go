@@ -26,7 +26,8 @@
 // used first), and when a vendor's database address, name, role or
 // password changes (the stale pool is closed as soon as its connections
 // are returned). A pool with acquired connections is never closed, so
-// MaxOpenPools is a soft limit: it is restored as soon as pools are free.
+// MaxOpenPools is a soft limit: it is restored by the next Get or janitor
+// round after pools are free again.
 package pools
 
 import (
@@ -232,6 +233,9 @@ func (m *Manager) Get(ctx context.Context, e *routing.Entry) (*pgxpool.Pool, err
 	if vp := m.pools[e.VendorID]; vp != nil {
 		if vp.key == key {
 			vp.touch()
+			if len(m.pools) > m.o.MaxOpenPools {
+				m.evictLocked(vp) // pools that were busy before may be free now
+			}
 			return vp.pool, nil
 		}
 		delete(m.pools, e.VendorID)
@@ -419,10 +423,18 @@ func (m *Manager) acquireSlot(ctx context.Context, vp *vendorPool) error {
 	// pgxpool dials under a context that keeps the request's values but
 	// not its cancellation; poolTracer put the request's context there.
 	if req, ok := ctx.Value(requestCtxKey{}).(context.Context); ok {
+		if err := req.Err(); err != nil {
+			// Nobody waits for this connection any more (pgconn still
+			// tries its sslmode fallback after a cancelled first attempt).
+			return fmt.Errorf("wait for one of %d database connections to be free: %w", m.o.MaxConns, err)
+		}
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
 		stop := context.AfterFunc(req, func() { cancel(req.Err()) })
 		defer func() { stop(); cancel(nil) }()
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("wait for one of %d database connections to be free: %w", m.o.MaxConns, context.Cause(ctx))
 	}
 	m.waiting.Add(1)
 	vp.waiting.Add(1)

@@ -114,6 +114,13 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
+// settle waits until every connection is back in its pool (pgxpool
+// returns them asynchronously), so pool use times are final.
+func settle(t *testing.T, m *pools.Manager) {
+	t.Helper()
+	waitFor(t, 2*time.Second, "connections released", func() bool { return m.Stats().AcquiredConns == 0 })
+}
+
 func currentUser(t *testing.T, pool *pgxpool.Pool) (user, db string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -156,6 +163,8 @@ func TestEachVendorGetsItsOwnPoolAndRole(t *testing.T) {
 	if a.Role == b.Role {
 		t.Fatal("vendors share a role")
 	}
+	// Connections go back to their pools asynchronously.
+	waitFor(t, 2*time.Second, "connections idle", func() bool { return m.Stats().IdleConns == 2 })
 	st := m.Stats()
 	if st.OpenPools != 2 || st.TotalConns != 2 || st.IdleConns != 2 || st.AcquiredConns != 0 {
 		t.Fatalf("stats %+v", st)
@@ -288,9 +297,11 @@ func TestLeastRecentlyUsedPoolIsEvicted(t *testing.T) {
 	currentUser(t, pa)
 	pb := get(t, m, b)
 	currentUser(t, pb)
+	settle(t, m)
 	get(t, m, a) // a is now more recently used than b
 	pc := get(t, m, c)
 	currentUser(t, pc)
+	settle(t, m)
 	st := m.Stats()
 	if st.OpenPools != 2 || st.Evictions != 1 {
 		t.Fatalf("stats %+v, want 2 open pools after 1 eviction", st)
@@ -300,6 +311,7 @@ func TestLeastRecentlyUsedPoolIsEvicted(t *testing.T) {
 	if pa.Ping(ctx) != nil || pc.Ping(ctx) != nil {
 		t.Fatal("a recently used pool was closed")
 	}
+	settle(t, m)
 
 	// A pool with a connection in use is never evicted, even when least
 	// recently used: c goes instead.
@@ -307,8 +319,8 @@ func TestLeastRecentlyUsedPoolIsEvicted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(held.Release)
 	get(t, m, c)
-	time.Sleep(5 * time.Millisecond)
 	pb2 := get(t, m, b)
 	if pb2 == pb {
 		t.Fatal("Get returned a closed pool")
@@ -328,14 +340,17 @@ func TestLeastRecentlyUsedPoolIsEvicted(t *testing.T) {
 
 	// When every other pool is busy, the limit is exceeded rather than a
 	// busy pool closed, and restored once they are free.
+	settle(t, m)
 	held, err = pa.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(held.Release)
 	held2, err := pb2.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(held2.Release)
 	pc2 := get(t, m, c)
 	if st := m.Stats(); st.OpenPools != 3 {
 		t.Fatalf("stats %+v, want 3 open pools while two are busy", st)
@@ -343,7 +358,11 @@ func TestLeastRecentlyUsedPoolIsEvicted(t *testing.T) {
 	currentUser(t, pc2)
 	held.Release()
 	held2.Release()
-	waitFor(t, 5*time.Second, "the janitor restores the limit", func() bool { return m.Stats().OpenPools == 2 })
+	settle(t, m)
+	get(t, m, c)
+	if st := m.Stats(); st.OpenPools != 2 || st.Evictions != 3 {
+		t.Fatalf("stats %+v: the next Get should restore the limit", st)
+	}
 }
 
 func TestEvictGraceProtectsFreshPools(t *testing.T) {
@@ -513,6 +532,9 @@ func TestWaitingForASlotHonoursTheRequestContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(held.Release) }
+	t.Cleanup(release)
 	// b needs a connection; the only slot is a's, in use.
 	start := time.Now()
 	qctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
@@ -525,10 +547,19 @@ func TestWaitingForASlotHonoursTheRequestContext(t *testing.T) {
 		t.Fatalf("gave up after %s", took)
 	}
 	// The dial behind it gives up too, instead of waiting ConnectTimeout.
+	var st pools.Stats
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stats at the end: %+v", m.Stats())
+		}
+	})
 	waitFor(t, 2*time.Second, "the dial stops waiting", func() bool {
-		st := m.Stats()
+		st = m.Stats()
 		return st.Waiting == 0 && st.WaitFailures == 1
 	})
+	if st.Waits != 1 {
+		t.Fatalf("stats %+v: want one wait", st)
+	}
 
 	// Hand-over: a query of b waits, and gets a's slot when a releases
 	// its connection (which is then closed rather than kept idle).
@@ -540,7 +571,7 @@ func TestWaitingForASlotHonoursTheRequestContext(t *testing.T) {
 		result <- err
 	}()
 	waitFor(t, 2*time.Second, "b waiting", func() bool { return m.Stats().Waiting == 1 })
-	held.Release()
+	release()
 	select {
 	case err := <-result:
 		if err != nil {
@@ -555,7 +586,7 @@ func TestWaitingForASlotHonoursTheRequestContext(t *testing.T) {
 	if _, err := pa.Exec(ctx, `SELECT 1`); err != nil {
 		t.Fatal(err)
 	}
-	st := m.Stats()
+	st = m.Stats()
 	if st.TotalConns != 1 || st.Reclaimed < 1 {
 		t.Fatalf("stats %+v: want 1 connection, at least 1 reclaimed", st)
 	}

@@ -1,0 +1,114 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/migrate"
+	"github.com/storefleet/storefleet/internal/platform"
+)
+
+// VendorVersion reads a vendor database's schema version with one
+// connection and one query.
+func (p *Provisioner) VendorVersion(ctx context.Context, v *platform.Vendor) (int64, error) {
+	_, srv, err := p.adminPool(ctx, v.ServerID)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := p.connectDB(ctx, srv, v.DBName)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return migrate.CurrentVersion(ctx, conn)
+}
+
+// MigrateVendor moves a vendor database to target with set: up if it is
+// behind, down if it is ahead and down is allowed. It runs as the vendor's
+// role, so new objects belong to the vendor, under goose's session lock.
+// The control plane's record of the version is updated after success.
+func (p *Provisioner) MigrateVendor(ctx context.Context, v *platform.Vendor, set migrate.Set, target int64, down bool, logger *slog.Logger) (before, after int64, err error) {
+	_, srv, err := p.adminPool(ctx, v.ServerID)
+	if err != nil {
+		return 0, 0, err
+	}
+	u, err := p.serverURL(srv, v.DBName)
+	if err != nil {
+		return 0, 0, err
+	}
+	r, err := set.Open(u, logger, `SET ROLE `+database.Ident(v.RoleName))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer r.Close()
+	before, err = r.Version(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("connect to %s: %w", v.DBName, err)
+	}
+	switch {
+	case before < target:
+		_, err = r.UpTo(ctx, target)
+	case before > target && down:
+		_, err = r.DownTo(ctx, target)
+	}
+	after, verr := r.Version(context.WithoutCancel(ctx))
+	if verr != nil && err == nil {
+		err = verr
+	}
+	if rerr := p.RecordSchemaVersion(context.WithoutCancel(ctx), v.ID, after, err); rerr != nil && err == nil {
+		err = rerr
+	}
+	return before, after, err
+}
+
+// RecordSchemaVersion notes a vendor database's version (and the error of
+// its last migration, or none) in the control plane.
+func (p *Provisioner) RecordSchemaVersion(ctx context.Context, vendorID, version int64, migErr error) error {
+	msg := ""
+	if migErr != nil {
+		msg = migErr.Error()
+	}
+	_, err := p.o.Store.Pool().Exec(ctx, `UPDATE vendor_databases SET schema_version = $2, migration_error = $3
+		WHERE vendor_id = $1 AND status = 'current' AND (schema_version, migration_error) IS DISTINCT FROM ($2, $3)`,
+		vendorID, version, msg)
+	if err != nil {
+		return fmt.Errorf("record schema version of vendor %d: %w", vendorID, err)
+	}
+	return nil
+}
+
+// MigrateTemplate moves a server's template database to target (up only)
+// and records its version.
+func (p *Provisioner) MigrateTemplate(ctx context.Context, serverID int64, set migrate.Set, target int64, logger *slog.Logger) (before, after int64, err error) {
+	_, srv, err := p.adminPool(ctx, serverID)
+	if err != nil {
+		return 0, 0, err
+	}
+	u, err := p.serverURL(srv, p.o.TemplateDB)
+	if err != nil {
+		return 0, 0, err
+	}
+	r, err := set.Open(u, logger, `SET ROLE `+database.Ident(TenantOwner(p.o.TemplateDB)))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer r.Close()
+	if before, err = r.Version(ctx); err != nil {
+		return 0, 0, fmt.Errorf("template on %s: %w", srv.Name, err)
+	}
+	if before < target {
+		if _, err = r.UpTo(ctx, target); err != nil {
+			return before, before, fmt.Errorf("migrate template on %s: %w", srv.Name, err)
+		}
+	}
+	if after, err = r.Version(ctx); err != nil {
+		return before, before, err
+	}
+	_, err = p.o.Store.Pool().Exec(ctx, `UPDATE db_servers SET template_version = $2 WHERE id = $1`, serverID, after)
+	if err != nil {
+		return before, after, fmt.Errorf("record template version: %w", err)
+	}
+	return before, after, nil
+}
