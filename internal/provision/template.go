@@ -63,9 +63,19 @@ func (p *Provisioner) AddServer(ctx context.Context, actor platform.Actor, name,
 // missing and migrates it to the newest tenant migration. Its objects are
 // owned by the tenant-owner role, which each clone hands to its vendor.
 func (p *Provisioner) EnsureTemplate(ctx context.Context, serverID int64, logger *slog.Logger) (int64, error) {
+	if err := p.PrepareTemplate(ctx, serverID); err != nil {
+		return 0, err
+	}
+	_, after, err := p.MigrateTemplate(ctx, serverID, migrate.Tenant, migrate.Tenant.Head(), logger)
+	return after, err
+}
+
+// PrepareTemplate creates a server's template database and its owner role
+// if they are missing, closed to everyone but the platform.
+func (p *Provisioner) PrepareTemplate(ctx context.Context, serverID int64) error {
 	pool, srv, err := p.adminPool(ctx, serverID)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	owner := TenantOwner(p.o.TemplateDB)
 	stmts := []string{
@@ -74,12 +84,12 @@ func (p *Provisioner) EnsureTemplate(ctx context.Context, serverID int64, logger
 	}
 	for _, s := range stmts {
 		if _, err := pool.Exec(ctx, s); err != nil {
-			return 0, fmt.Errorf("prepare template owner on %s: %w", srv.Name, err)
+			return fmt.Errorf("prepare template owner on %s: %w", srv.Name, err)
 		}
 	}
 	_, err = pool.Exec(ctx, `CREATE DATABASE `+database.Ident(p.o.TemplateDB))
 	if err != nil && database.Code(err) != database.CodeDuplicateDatabase {
-		return 0, fmt.Errorf("create template database on %s: %w", srv.Name, err)
+		return fmt.Errorf("create template database on %s: %w", srv.Name, err)
 	}
 	tmpl := database.Ident(p.o.TemplateDB)
 	for _, s := range []string{
@@ -87,31 +97,19 @@ func (p *Provisioner) EnsureTemplate(ctx context.Context, serverID int64, logger
 		`GRANT CREATE, TEMPORARY ON DATABASE ` + tmpl + ` TO ` + database.Ident(owner),
 	} {
 		if _, err := pool.Exec(ctx, s); err != nil {
-			return 0, fmt.Errorf("secure template database on %s: %w", srv.Name, err)
+			return fmt.Errorf("secure template database on %s: %w", srv.Name, err)
 		}
 	}
 	conn, err := p.connectDB(ctx, srv, p.o.TemplateDB)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	_, err = conn.Exec(ctx, `GRANT USAGE, CREATE ON SCHEMA public TO `+database.Ident(owner))
 	conn.Close(context.WithoutCancel(ctx))
 	if err != nil {
-		return 0, fmt.Errorf("let the template owner create objects: %w", err)
+		return fmt.Errorf("let the template owner create objects: %w", err)
 	}
-	u, err := p.serverURL(srv, p.o.TemplateDB)
-	if err != nil {
-		return 0, err
-	}
-	r, err := migrate.Tenant.Open(u, logger, `SET ROLE `+database.Ident(owner))
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	if _, err := r.Up(ctx); err != nil {
-		return 0, fmt.Errorf("migrate template on %s: %w", srv.Name, err)
-	}
-	return r.Version(ctx)
+	return nil
 }
 
 // EnsureRouterRole creates (or updates) the read-only role the tenant app

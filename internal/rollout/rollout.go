@@ -210,15 +210,26 @@ func (r *Runner) Run(ctx context.Context, actor platform.Actor, o Options) (*Sum
 	if o.Progress != nil {
 		o.Progress(Event{Kind: "plan", Status: "planned", Total: len(plan), VersionAfter: o.Target})
 	}
-	// Templates first: new vendors must be born at the target.
-	if err := r.migrateTemplates(ctx, o); err != nil {
-		return nil, err
-	}
 	runID, err := r.startRun(ctx, actor, o, resumeRun, plan, lockConn)
 	if err != nil {
 		return nil, err
 	}
 	sum.RunID = runID
+	// Templates first: new vendors must be born at the target. A server
+	// whose template fails keeps its vendors out of the run.
+	badServers := r.migrateTemplates(ctx, o)
+	if len(badServers) > 0 {
+		kept := plan[:0]
+		for _, p := range plan {
+			if terr, bad := badServers[p.v.ServerID]; bad {
+				r.record(ctx, o, runID, p, sum, p.version, p.version, 0,
+					fmt.Errorf("not attempted: the template on server %s failed first: %w", p.v.ServerName, terr))
+				continue
+			}
+			kept = append(kept, p)
+		}
+		plan = kept
+	}
 
 	var canaries, rest []planned
 	for _, p := range plan {
@@ -323,10 +334,13 @@ func (r *Runner) verifyVersions(ctx context.Context, plan []planned, parallel in
 	wg.Wait()
 }
 
-func (r *Runner) migrateTemplates(ctx context.Context, o Options) error {
+// migrateTemplates brings every server's template to the target and
+// returns the servers whose template failed.
+func (r *Runner) migrateTemplates(ctx context.Context, o Options) map[int64]error {
+	bad := map[int64]error{}
 	servers, err := r.Store.Servers(ctx)
 	if err != nil {
-		return err
+		return bad
 	}
 	for _, s := range servers {
 		t0 := time.Now()
@@ -337,15 +351,13 @@ func (r *Runner) migrateTemplates(ctx context.Context, o Options) error {
 		}
 		if err != nil {
 			ev.Status, ev.Error = "failed", err.Error()
+			bad[s.ID] = err
 		}
 		if o.Progress != nil {
 			o.Progress(ev)
 		}
-		if err != nil {
-			return fmt.Errorf("the template comes first and failed, so no vendor was touched: %w", err)
-		}
 	}
-	return nil
+	return bad
 }
 
 // startRun records the run and its vendors; vendors already at the target
@@ -449,14 +461,17 @@ func (r *Runner) migrateOne(ctx context.Context, o Options, runID int64, p plann
 	_, _ = r.Store.Pool().Exec(ctx, `UPDATE migration_results SET status = 'running', started_at = now() WHERE run_id = $1 AND vendor_id = $2`, runID, p.v.ID)
 	t0 := time.Now()
 	before, after, err := r.Prov.MigrateVendor(ctx, p.v, o.Set, o.Target, false, r.Logger)
-	d := time.Since(t0)
+	r.record(ctx, o, runID, p, sum, before, after, time.Since(t0), err)
+	return err == nil
+}
+
+// record writes one vendor's result and reports it.
+func (r *Runner) record(ctx context.Context, o Options, runID int64, p planned, sum *Summary, before, after int64, d time.Duration, err error) {
 	status := "migrated"
 	switch {
 	case err != nil:
 		status = "failed"
-	case after > o.Target:
-		status = "skipped" // ahead of the target: left alone
-	case before == after:
+	case before == after, after > o.Target: // nothing to do, or ahead of the target: left alone
 		status = "skipped"
 	}
 	errText := ""
@@ -474,7 +489,6 @@ func (r *Runner) migrateOne(ctx context.Context, o Options, runID int64, p plann
 		o.Progress(Event{Kind: "vendor", Vendor: p.v.Slug, Phase: p.phase, Status: status, VersionBefore: before,
 			VersionAfter: after, Duration: d, Error: errText})
 	}
-	return err == nil
 }
 
 func (r *Runner) finishRun(ctx context.Context, runID int64, sum *Summary) error {

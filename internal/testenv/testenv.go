@@ -408,3 +408,34 @@ func Attach(t testing.TB, crashAfter string) *Env {
 	})
 	return &Env{Cfg: cfg, CP: cp, Store: store, Box: box, Objects: objects, Prov: prov, RouterURL: cfg.RouterURL}
 }
+
+// UseOwnTemplate gives this Env a template database of its own at version
+// (of set; the zero Set means the tenant set), and a provisioner that clones
+// it: for tests that migrate templates, such as rollouts.
+func (e *Env) UseOwnTemplate(t testing.TB, set migrate.Set, version int64) {
+	t.Helper()
+	ctx := context.Background()
+	if set.Name == "" {
+		set = migrate.Tenant
+	}
+	e.Cfg.TemplateDB = e.Cfg.Prefix + "_template"
+	e.Vars["STOREFLEET_TEMPLATE_DB"] = e.Cfg.TemplateDB
+	old := e.Prov
+	e.Prov = provision.New(provision.Options{
+		Store: e.Store, Box: e.Box, Objects: e.Objects, Prefix: e.Cfg.Prefix, TemplateDB: e.Cfg.TemplateDB,
+		BaseDomain: e.Cfg.BaseDomain, DeleteGrace: time.Hour,
+	})
+	old.Close()
+	servers, err := e.Store.Servers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range servers {
+		if err := e.Prov.PrepareTemplate(ctx, s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.Prov.MigrateTemplate(ctx, s.ID, set, version, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

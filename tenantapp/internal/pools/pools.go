@@ -9,7 +9,7 @@
 // vendors' pools are closed first (least recently used pools first), and
 // then the dial waits, for as long as the request that needs the
 // connection is willing to wait. While dials are waiting, a connection
-// released by any other vendor's pool is closed instead of kept idle, which
+// released by another vendor's pool is closed instead of kept idle, which
 // hands its slot over.
 //
 // A slot is given back only after the server has closed its end of the
@@ -293,18 +293,23 @@ func (m *Manager) open(ctx context.Context, e *routing.Entry, key poolKey) (*ven
 		cc.DialFunc = (&dialer{m: m, vp: vp}).dial
 		return nil
 	}
-	cfg.AfterRelease = func(*pgx.Conn) bool {
-		vp.touch()
-		// Other vendors' dials are waiting for a slot: close this
-		// connection rather than keep it idle, handing its slot over.
-		return m.waiting.Load()-vp.waiting.Load() <= 0
-	}
+	cfg.AfterRelease = func(*pgx.Conn) bool { return m.keepReleased(vp) }
 	pool, err := pgxpool.NewWithConfig(context.WithoutCancel(ctx), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool of vendor %d (%s): %w", e.VendorID, e.Slug, err)
 	}
 	vp.pool = pool
 	return vp, nil
+}
+
+// keepReleased decides whether a connection released to vp's pool is
+// kept idle (true) or closed, which hands its slot to a dial of another
+// vendor that is waiting for one. (A request of vp's own that waits is
+// waiting for a connection being made for it, as pgxpool works, so
+// keeping the released one idle would not serve it.)
+func (m *Manager) keepReleased(vp *vendorPool) bool {
+	vp.touch()
+	return m.waiting.Load()-vp.waiting.Load() <= 0
 }
 
 // evictLocked closes least recently used pools, other than keep, until no
@@ -477,9 +482,11 @@ func (m *Manager) releaseSlot() {
 	m.wake.broadcast()
 }
 
-// reclaim closes the idle connections of the least recently used pool,
-// other than self, that has any, and returns how many it closed (their
-// slots are free when it returns).
+// reclaim closes the idle connections of the least recently used pool
+// that has any, and returns how many it closed (their slots are free when
+// it returns). The dialing pool's own idle connections come last: closing
+// one to open another is waste, but better than waiting while it idles
+// (a request of the pool may be waiting for this very dial).
 func (m *Manager) reclaim(self *vendorPool) int {
 	m.mu.Lock()
 	cands := make([]*vendorPool, 0, len(m.pools))
@@ -499,6 +506,7 @@ func (m *Manager) reclaim(self *vendorPool) int {
 		}
 		return 0
 	})
+	cands = append(cands, self)
 	for _, vp := range cands {
 		if vp.pool.Stat().IdleConns() == 0 {
 			continue
@@ -506,6 +514,13 @@ func (m *Manager) reclaim(self *vendorPool) int {
 		conns := vp.pool.AcquireAllIdle(context.Background())
 		if len(conns) == 0 {
 			continue
+		}
+		if vp == self {
+			// One is enough; the others go back.
+			for _, c := range conns[1:] {
+				c.Release()
+			}
+			conns = conns[:1]
 		}
 		for _, c := range conns {
 			pc := c.Hijack()
@@ -599,7 +614,7 @@ type slotConn struct {
 func (c *slotConn) Close() error {
 	var err error
 	c.once.Do(func() {
-		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && false && cw.CloseWrite() == nil {
 			_ = c.Conn.SetReadDeadline(time.Now().Add(drainTimeout))
 			_, _ = io.Copy(io.Discard, c.Conn)
 		}

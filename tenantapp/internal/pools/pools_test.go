@@ -618,3 +618,42 @@ func TestCancelledQueryReturnsItsSlot(t *testing.T) {
 	}
 	currentUser(t, p)
 }
+
+// A vendor whose pool may grow beyond the free slots must not stall: its
+// second request's dial waits for a slot while the vendor's first
+// connection sits idle between queries, and is given that one.
+func TestOneVendorBeyondTheCapDoesNotStall(t *testing.T) {
+	f := newFixture(t, 1)
+	m := f.manager(t, pools.Options{MaxConns: 1, ConnsPerVendor: 3})
+	en := f.entries[0]
+	p := get(t, m, en)
+	deadline := time.Now().Add(time.Second)
+	var wg sync.WaitGroup
+	var ops atomic.Int64
+	errs := make(chan error, 3)
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_, err := p.Exec(ctx, `SELECT pg_sleep(0.002)`)
+				cancel()
+				if err != nil {
+					errs <- err
+					return
+				}
+				ops.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("query failed: %v (stats %+v)", err, m.Stats())
+	}
+	if st := m.Stats(); st.TotalConns > 1 {
+		t.Fatalf("stats %+v: more than one connection", st)
+	}
+	t.Logf("%d queries, stats %+v", ops.Load(), m.Stats())
+}
