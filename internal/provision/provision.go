@@ -350,7 +350,7 @@ func (p *Provisioner) ensureRole(ctx context.Context, pool *pgxpool.Pool, role, 
 	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
 		return fmt.Errorf("look up role %s: %w", role, err)
 	}
-	opts := ` LOGIN NOINHERIT NOCREATEDB NOCREATEROLE CONNECTION LIMIT 100 PASSWORD ` + literal(password)
+	opts := ` LOGIN INHERIT NOCREATEDB NOCREATEROLE CONNECTION LIMIT 100 PASSWORD ` + literal(password)
 	if !exists {
 		_, err := pool.Exec(ctx, `CREATE ROLE `+database.Ident(role)+opts)
 		if err != nil && database.Code(err) != database.CodeDuplicateObject {

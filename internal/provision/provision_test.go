@@ -53,6 +53,10 @@ func TestCreateVendor(t *testing.T) {
 	if _, err := pool.Exec(ctx, `INSERT INTO products (sku, title, price_minor) VALUES ('A1', 'Hammer', 1299)`); err != nil {
 		t.Fatalf("vendor cannot write its own catalog: %v", err)
 	}
+	// Its role can change its own schema (later migrations run as it).
+	if _, err := pool.Exec(ctx, `CREATE INDEX products_title_idx ON products (title); CREATE TABLE scratch (id int)`); err != nil {
+		t.Fatalf("vendor role cannot change its own schema: %v", err)
+	}
 	// The history shows every step in order.
 	evs, err := e.Store.VendorEvents(ctx, v.ID, 20)
 	if err != nil {

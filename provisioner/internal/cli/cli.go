@@ -198,6 +198,10 @@ func hint(cmd string, err error) string {
 	var ue usageError
 	msg := err.Error()
 	switch {
+	case errors.Is(err, errSomeFailed):
+		return "fix the causes listed above, then run `provisioner migrate-all --resume`"
+	case strings.Contains(msg, "another migrate-all is running"):
+		return "wait for the running migrate-all to finish, or pass --wait"
 	case errors.As(err, &ue):
 		return fmt.Sprintf("run `provisioner %s --help` for the flags it needs", cmd)
 	case errors.As(err, &ve):

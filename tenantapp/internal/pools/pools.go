@@ -614,7 +614,7 @@ type slotConn struct {
 func (c *slotConn) Close() error {
 	var err error
 	c.once.Do(func() {
-		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && false && cw.CloseWrite() == nil {
+		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
 			_ = c.Conn.SetReadDeadline(time.Now().Add(drainTimeout))
 			_, _ = io.Copy(io.Discard, c.Conn)
 		}
