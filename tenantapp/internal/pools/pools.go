@@ -38,9 +38,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -262,19 +262,20 @@ func (m *Manager) open(ctx context.Context, e *routing.Entry, key poolKey) (*ven
 	if err != nil {
 		return nil, fmt.Errorf("open database password of vendor %d (%s): %w", e.VendorID, e.Slug, err)
 	}
-	u := url.URL{
-		Scheme: "postgres",
-		User:   url.UserPassword(e.Role, string(pw)),
-		Host:   net.JoinHostPort(e.DBHost, strconv.Itoa(e.DBPort)),
-		Path:   "/" + e.DBName,
-		RawQuery: url.Values{
-			"sslmode":          {m.o.SSLMode},
-			"application_name": {m.o.ApplicationName},
-		}.Encode(),
-	}
-	cfg, err := pgxpool.ParseConfig(u.String())
+	// A keyword/value string rather than a URL, so that a Unix socket
+	// directory works as a host too.
+	dsn := strings.Join([]string{
+		"host=" + dsnValue(e.DBHost),
+		"port=" + strconv.Itoa(e.DBPort),
+		"dbname=" + dsnValue(e.DBName),
+		"user=" + dsnValue(e.Role),
+		"password=" + dsnValue(string(pw)),
+		"sslmode=" + dsnValue(m.o.SSLMode),
+		"application_name=" + dsnValue(m.o.ApplicationName),
+	}, " ")
+	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		// The error text may quote the URL; pgx masks the password.
+		// pgx masks the password in the error text.
 		return nil, fmt.Errorf("configure pool of vendor %d (%s): %w", e.VendorID, e.Slug, err)
 	}
 	vp := &vendorPool{vendorID: e.VendorID, key: key}
@@ -300,6 +301,11 @@ func (m *Manager) open(ctx context.Context, e *routing.Entry, key poolKey) (*ven
 	}
 	vp.pool = pool
 	return vp, nil
+}
+
+// dsnValue quotes a value for a libpq keyword/value connection string.
+func dsnValue(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
 // keepReleased decides whether a connection released to vp's pool is

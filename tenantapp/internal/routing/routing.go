@@ -85,18 +85,18 @@ type Entry struct {
 
 // Stats are the cache's counters since New, for /metrics.
 type Stats struct {
-	Hits          int64 // lookups answered from the cache (either kind)
-	NegativeHits  int64 // of Hits, those answered "unknown host"
-	Misses        int64 // lookups that needed the database
-	Queries       int64 // queries actually run (Misses less the coalesced ones)
-	Coalesced     int64 // misses that shared another lookup's query (singleflight)
-	Notifications int64 // NOTIFY messages received
-	Invalidations int64 // cache entries dropped by notifications and flushes
-	Flushes       int64 // times the whole cache was dropped (connection lost or regained)
-	Reconnects    int64 // times the listening connection was re-established
-	Entries       int   // hosts cached now, positive
-	Negative      int   // hosts cached now as unknown
-	Listening     bool  // the LISTEN connection is up: invalidation is immediate
+	Hits          int64 `json:"hits"`          // lookups answered from the cache (either kind)
+	NegativeHits  int64 `json:"negative_hits"` // of Hits, those answered "unknown host"
+	Misses        int64 `json:"misses"`        // lookups that needed the database
+	Queries       int64 `json:"queries"`       // queries actually run (Misses less the coalesced ones)
+	Coalesced     int64 `json:"coalesced"`     // misses that shared another lookup's query (singleflight)
+	Notifications int64 `json:"notifications"` // NOTIFY messages received
+	Invalidations int64 `json:"invalidations"` // cache entries dropped by notifications and flushes
+	Flushes       int64 `json:"flushes"`       // times the whole cache was dropped (connection lost or regained)
+	Reconnects    int64 `json:"reconnects"`    // times the listening connection was re-established
+	Entries       int   `json:"entries"`       // hosts cached now, positive
+	Negative      int   `json:"negative"`      // hosts cached now as unknown
+	Listening     bool  `json:"listening"`     // the LISTEN connection is up: invalidation is immediate
 }
 
 type options struct {
@@ -213,6 +213,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, routerURL, baseDomain string, 
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if pool == nil {
+		return nil, errors.New("routing cache: no router pool given")
 	}
 	base, err := hostname.Canonical(baseDomain)
 	if err != nil {
