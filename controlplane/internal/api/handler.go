@@ -1,5 +1,5 @@
 // Package api is the control plane's admin JSON API under /api/v1: vendors
-// and their lifecycle, and the audit log, for scripts holding an admin API
+// and their lifecycle, schema rollouts, and the audit log, for scripts holding an admin API
 // token. openapi.json, served at /api/v1/openapi.json, describes every
 // route; a test keeps the two in step.
 //
@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 	"github.com/storefleet/storefleet/internal/web"
@@ -20,8 +21,13 @@ import (
 
 // Options are the API's dependencies.
 type Options struct {
-	Store     *platform.Store
-	Prov      *provision.Provisioner
+	Store *platform.Store
+	Prov  *provision.Provisioner
+	// Rollouts reads and resumes schema rollouts; app.Main shares one with
+	// the console and closes it at shutdown. If nil, one over Store and
+	// Prov with migrate.Tenant is made, whose background runs are never
+	// cancelled.
+	Rollouts  *rollouts.Service
 	Responder *web.Responder
 	// TenantPublicURL is how shoppers reach a vendor, with {host} standing
 	// for the vendor's host name.
@@ -33,6 +39,7 @@ type Options struct {
 type Handler struct {
 	store     *platform.Store
 	prov      *provision.Provisioner
+	rollouts  *rollouts.Service
 	rs        *web.Responder
 	tenantURL string
 	log       *slog.Logger
@@ -40,9 +47,12 @@ type Handler struct {
 
 // New returns the admin API.
 func New(o Options) *Handler {
-	h := &Handler{store: o.Store, prov: o.Prov, rs: o.Responder, tenantURL: o.TenantPublicURL, log: o.Logger}
+	h := &Handler{store: o.Store, prov: o.Prov, rollouts: o.Rollouts, rs: o.Responder, tenantURL: o.TenantPublicURL, log: o.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.rollouts == nil {
+		h.rollouts = rollouts.New(rollouts.Options{Store: o.Store, Prov: o.Prov, Logger: h.log})
 	}
 	return h
 }

@@ -22,6 +22,9 @@ func (h *Handler) Routes(r *mux.Router) {
 	s.Handle("/vendors/{slug}", h.wrap(h.vendorDelete)).Methods(http.MethodDelete)
 	s.Handle("/vendors/{slug}/suspend", h.wrap(h.vendorSuspend)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/resume", h.wrap(h.vendorResume)).Methods(http.MethodPost)
+	s.Handle("/migrations", h.wrap(h.migrationList)).Methods(http.MethodGet)
+	s.Handle("/migrations/runs/{id:[0-9]+}", h.wrap(h.migrationShow)).Methods(http.MethodGet)
+	s.Handle("/migrations/runs/{id:[0-9]+}/resume", h.wrap(h.migrationResume)).Methods(http.MethodPost)
 	s.Handle("/audit", h.wrap(h.auditList)).Methods(http.MethodGet)
 }
 

@@ -19,7 +19,9 @@ import (
 	"github.com/storefleet/storefleet/controlplane/internal/api"
 	"github.com/storefleet/storefleet/controlplane/internal/console"
 	"github.com/storefleet/storefleet/controlplane/internal/redisstore"
+	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/config"
+	"github.com/storefleet/storefleet/internal/migrate"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/internal/wiring"
 )
@@ -49,6 +51,10 @@ type Main struct {
 	// ShutdownGrace is how long requests in flight may take to finish when
 	// Run's context ends (default 15 s).
 	ShutdownGrace time.Duration
+	// MigrationSet is the tenant migration set that the console and the
+	// API read schema status against and resume rollouts with; the zero
+	// value means migrate.Tenant (tests inject a set with extra migrations).
+	MigrationSet migrate.Set
 
 	handler http.Handler
 	closers []func()
@@ -150,8 +156,9 @@ func (m *Main) Run(ctx context.Context) error {
 	return err
 }
 
-// Close releases the connections Main opened itself. It is safe to call
-// more than once.
+// Close cancels the rollouts the console or the API started and waits for
+// them to record how far they got, then releases the connections Main
+// opened itself. It is safe to call more than once.
 func (m *Main) Close() {
 	for i := len(m.closers) - 1; i >= 0; i-- {
 		m.closers[i]()
@@ -160,18 +167,21 @@ func (m *Main) Close() {
 	m.handler = nil
 }
 
-// consoleAndAPI builds the two audiences' handlers over one responder.
+// consoleAndAPI builds the two audiences' handlers over one responder and
+// one rollout service, whose background runs Close stops.
 func (m *Main) consoleAndAPI() (*console.Handler, *api.Handler, *web.Responder, error) {
 	rs := &web.Responder{Logger: m.Logger}
+	ro := rollouts.New(rollouts.Options{Store: m.Platform.Store, Prov: m.Platform.Prov, Logger: m.Logger, Set: m.MigrationSet})
+	m.closers = append(m.closers, ro.Close) // closed first: runs stop before the pools they use
 	cons, err := console.New(console.Options{
-		Store: m.Platform.Store, Prov: m.Platform.Prov, Sessions: m.sessions(rs), Responder: rs,
+		Store: m.Platform.Store, Prov: m.Platform.Prov, Rollouts: ro, Sessions: m.sessions(rs), Responder: rs,
 		TenantPublicURL: m.Config.TenantPublicURL, Logger: m.Logger,
 	})
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	rs.Page = cons.ErrorPage
-	a := api.New(api.Options{Store: m.Platform.Store, Prov: m.Platform.Prov, Responder: rs,
+	a := api.New(api.Options{Store: m.Platform.Store, Prov: m.Platform.Prov, Rollouts: ro, Responder: rs,
 		TenantPublicURL: m.Config.TenantPublicURL, Logger: m.Logger})
 	return cons, a, rs, nil
 }

@@ -1,7 +1,8 @@
 // Package console is the admin console of the control plane: server-rendered
-// pages for platform admins to sign in, see the platform at a glance and
-// create, suspend, resume and delete vendors. Every form works without
-// JavaScript; Alpine.js only adds confirmations.
+// pages for platform admins to sign in, see the platform at a glance,
+// create, suspend, resume and delete vendors, and follow and resume schema
+// rollouts. Every form works without JavaScript; Alpine.js only adds
+// confirmations and live progress.
 //
 // One file per action; every route is declared in routes.go.
 package console
@@ -19,10 +20,13 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 	"github.com/storefleet/storefleet/internal/web"
@@ -32,8 +36,13 @@ import (
 
 // Options are the console's dependencies.
 type Options struct {
-	Store     *platform.Store
-	Prov      *provision.Provisioner
+	Store *platform.Store
+	Prov  *provision.Provisioner
+	// Rollouts reads and resumes schema rollouts; app.Main shares one with
+	// the API and closes it at shutdown. If nil, one over Store and Prov
+	// with migrate.Tenant is made, whose background runs are never
+	// cancelled.
+	Rollouts  *rollouts.Service
 	Sessions  *scs.SessionManager
 	Responder *web.Responder
 	// TenantPublicURL is how shoppers reach a vendor, with {host} standing
@@ -46,6 +55,7 @@ type Options struct {
 type Handler struct {
 	store     *platform.Store
 	prov      *provision.Provisioner
+	rollouts  *rollouts.Service
 	sessions  *scs.SessionManager
 	rs        *web.Responder
 	tmpl      *web.Templates
@@ -56,10 +66,13 @@ type Handler struct {
 // New parses every console template (a broken one stops the start) and
 // returns the console.
 func New(o Options) (*Handler, error) {
-	h := &Handler{store: o.Store, prov: o.Prov, sessions: o.Sessions, rs: o.Responder,
+	h := &Handler{store: o.Store, prov: o.Prov, rollouts: o.Rollouts, sessions: o.Sessions, rs: o.Responder,
 		tenantURL: o.TenantPublicURL, log: o.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.rollouts == nil {
+		h.rollouts = rollouts.New(rollouts.Options{Store: o.Store, Prov: o.Prov, Logger: h.log})
 	}
 	assets, err := assetVersions()
 	if err != nil {
@@ -73,15 +86,21 @@ func New(o Options) (*Handler, error) {
 			}
 			return "/static/" + p + "?v=" + v, nil
 		},
-		"storeURL":   h.storeURL,
-		"stateClass": stateClass,
-		"jsonText":   jsonText,
+		"storeURL":    h.storeURL,
+		"stateClass":  stateClass,
+		"statusClass": statusClass,
+		"jsonText":    jsonText,
+		"duration":    duration,
+		"millis":      millis,
+		"version":     version,
+		"historyRun":  historyRun,
 	}
 	h.tmpl, err = web.ParseTemplates(templates.FS, "controlplane", funcs)
 	if err != nil {
 		return nil, fmt.Errorf("console templates: %w", err)
 	}
-	for _, p := range []string{"login", "dashboard", "vendor_list", "vendor_new", "vendor_show", "audit_list", "token_list", "error"} {
+	for _, p := range []string{"login", "dashboard", "vendor_list", "vendor_new", "vendor_show", "audit_list", "token_list",
+		"migration_list", "migration_show", "error"} {
 		if !h.tmpl.Has(p) {
 			return nil, fmt.Errorf("console templates: page %s is missing", p)
 		}
@@ -132,6 +151,76 @@ func stateClass(s platform.State) string {
 		return string(s)
 	}
 	return ""
+}
+
+// statusClass is the badge class of a rollout run's state or a vendor's
+// result in one.
+func statusClass(s string) string {
+	switch s {
+	case "finished", "migrated":
+		return "ok"
+	case "failed":
+		return "bad"
+	case "interrupted":
+		return "warn"
+	case "running":
+		return "info"
+	}
+	return "" // pending, skipped
+}
+
+// duration is a duration for people: "340 ms", "12.3 s", "4 min 05 s".
+func duration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0 ms"
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%d min %02d s", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// millis is a stored duration in milliseconds for people; "" if unknown.
+func millis(ms *int64) string {
+	if ms == nil {
+		return ""
+	}
+	return duration(time.Duration(*ms) * time.Millisecond)
+}
+
+// version is a schema version for people: "v3", or "none" for 0 and
+// "?" when unknown.
+func version(v any) string {
+	var n int64
+	switch x := v.(type) {
+	case int64:
+		n = x
+	case *int64:
+		if x == nil {
+			return "?"
+		}
+		n = *x
+	default:
+		return fmt.Sprint(v)
+	}
+	if n == 0 {
+		return "none"
+	}
+	return "v" + strconv.FormatInt(n, 10)
+}
+
+// historyRun is the run id in a vendor history entry's label ("run 12"),
+// or 0.
+func historyRun(label string) int64 {
+	id, err := strconv.ParseInt(strings.TrimPrefix(label, "run "), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
 }
 
 // jsonText pretty-prints a stored JSON value for people.

@@ -36,6 +36,11 @@ func (h *Handler) Routes(r *mux.Router) {
 	s.Handle("/vendors/{slug}/resume", h.wrap(h.vendorResume)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/delete", h.wrap(h.vendorDelete)).Methods(http.MethodPost)
 
+	s.Handle("/migrations", h.wrap(h.migrationList)).Methods(http.MethodGet)
+	s.Handle("/migrations/{id:[0-9]+}", h.wrap(h.migrationShow)).Methods(http.MethodGet)
+	s.Handle("/migrations/{id:[0-9]+}/progress", h.wrap(h.migrationProgress)).Methods(http.MethodGet)
+	s.Handle("/migrations/{id:[0-9]+}/resume", h.wrap(h.migrationResume)).Methods(http.MethodPost)
+
 	s.Handle("/audit", h.wrap(h.auditList)).Methods(http.MethodGet)
 
 	s.Handle("/tokens", h.wrap(h.tokenList)).Methods(http.MethodGet)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
+	"github.com/storefleet/storefleet/internal/rollout"
 )
 
 // GET /admin/vendors/{slug}
@@ -46,8 +48,35 @@ type vendorAction struct {
 	Now             bool
 }
 
-// renderVendor shows a vendor's page: properties, actions, lifecycle
-// history and audit trail. errs holds form errors by field, form what
+// vendorSchema is the vendor page's schema card.
+type vendorSchema struct {
+	Version, Head int64
+	// Known is false for a version that is not in the migration set (a
+	// newer release migrated it, or the record is wrong).
+	Known, Behind bool
+	// Error is the error of the vendor database's last migration.
+	Error   string
+	History []rollout.Result
+}
+
+// schemaOf reads a vendor's schema version against the newest, its last
+// migration error and its migration history.
+func (h *Handler) schemaOf(ctx context.Context, v *platform.Vendor) (*vendorSchema, error) {
+	set := h.rollouts.Set()
+	sc := &vendorSchema{Version: v.SchemaVersion, Head: set.Head(), Known: set.Known(v.SchemaVersion)}
+	sc.Behind = sc.Known && sc.Version < sc.Head
+	var err error
+	if sc.Error, err = h.rollouts.VendorMigrationError(ctx, v.ID); err != nil {
+		return nil, err
+	}
+	if sc.History, err = h.rollouts.VendorHistory(ctx, v.ID, 20); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// renderVendor shows a vendor's page: properties, actions, schema and
+// migration history, lifecycle history and audit trail. errs holds form errors by field, form what
 // was typed.
 func (h *Handler) renderVendor(w http.ResponseWriter, r *http.Request, status int, v *platform.Vendor, errs map[string]string, form ...vendorAction) error {
 	ctx := r.Context()
@@ -56,6 +85,10 @@ func (h *Handler) renderVendor(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 	trail, err := h.store.RecentAudit(ctx, platform.AuditFilter{TargetType: "vendor", TargetID: strconv.FormatInt(v.ID, 10), Limit: 50})
+	if err != nil {
+		return err
+	}
+	schema, err := h.schemaOf(ctx, v)
 	if err != nil {
 		return err
 	}
@@ -68,7 +101,7 @@ func (h *Handler) renderVendor(w http.ResponseWriter, r *http.Request, status in
 	}
 	return h.render(w, r, status, "vendor_show", map[string]any{
 		"Title": v.Name, "Nav": "vendors", "V": v, "Events": events, "Trail": trail,
-		"Errors": errs, "Form": f,
+		"Errors": errs, "Form": f, "Schema": schema,
 		"CanSuspend": v.State == platform.StateActive,
 		"CanResume":  v.State == platform.StateSuspended,
 		"CanDelete":  v.State != platform.StateDeleted,

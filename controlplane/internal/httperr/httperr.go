@@ -10,15 +10,18 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
+	"github.com/storefleet/storefleet/internal/rollout"
 	"github.com/storefleet/storefleet/internal/web"
 )
 
 // From returns err as a *web.Error when it is one the client can act on:
 // a validation error (422 with the field), a taken slug (409), an action
-// the vendor's state does not allow (409) or something missing (404).
-// Other errors are returned unchanged.
+// the vendor's state does not allow (409), a rollout that is busy or
+// cannot be resumed (409), a control plane that is shutting down (503) or
+// something missing (404). Other errors are returned unchanged.
 func From(err error) error {
 	if err == nil {
 		return nil
@@ -29,6 +32,8 @@ func From(err error) error {
 	}
 	var ve *provision.ValidationError
 	var se *provision.StateError
+	var busy *rollout.ErrBusy
+	var nr *rollouts.NotResumableError
 	switch {
 	case errors.As(err, &ve):
 		return &web.Error{Status: http.StatusUnprocessableEntity, Field: ve.Field, Message: ve.Field + " " + ve.Message, Err: err}
@@ -36,6 +41,12 @@ func From(err error) error {
 		return &web.Error{Status: http.StatusConflict, Field: "slug", Message: provision.ErrSlugTaken.Error(), Err: err}
 	case errors.As(err, &se):
 		return &web.Error{Status: http.StatusConflict, Message: se.Error(), Err: err}
+	case errors.As(err, &busy):
+		return &web.Error{Status: http.StatusConflict, Message: busy.Error(), Err: err}
+	case errors.As(err, &nr):
+		return &web.Error{Status: http.StatusConflict, Message: nr.Error(), Err: err}
+	case errors.Is(err, rollouts.ErrShuttingDown):
+		return &web.Error{Status: http.StatusServiceUnavailable, Message: rollouts.ErrShuttingDown.Error(), RetryAfter: 30, Err: err}
 	case errors.Is(err, platform.ErrNotFound):
 		return &web.Error{Status: http.StatusNotFound, Message: "There is nothing here: it does not exist or has been deleted.", Err: err}
 	}

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
+	"github.com/storefleet/storefleet/internal/rollout"
 	"github.com/storefleet/storefleet/internal/web"
 )
 
@@ -23,6 +25,9 @@ func TestFrom(t *testing.T) {
 		{"slug taken", provision.ErrSlugTaken, http.StatusConflict, "slug"},
 		{"state", &provision.StateError{Slug: "acme", State: platform.StateActive, Action: "resume"}, http.StatusConflict, ""},
 		{"not found", fmt.Errorf("find vendor %q: %w", "x", platform.ErrNotFound), http.StatusNotFound, ""},
+		{"rollout busy", fmt.Errorf("resume run 3: %w", &rollout.ErrBusy{RunID: 4}), http.StatusConflict, ""},
+		{"not resumable", &rollouts.NotResumableError{RunID: 3, Reason: "it finished"}, http.StatusConflict, ""},
+		{"shutting down", rollouts.ErrShuttingDown, http.StatusServiceUnavailable, ""},
 		{"web error", web.Errorf(http.StatusTeapot, "short and stout"), http.StatusTeapot, ""},
 		{"other", plain, 0, ""},
 	} {

@@ -217,6 +217,8 @@ func New(o Options) *Manager {
 //
 // The pool stays valid while it is in use; a caller should not keep it
 // beyond the request it was got for, since an unused pool may be closed.
+// Callers should pass fresh entries (from the routing cache): a request
+// still holding an entry from before a move would flip the pool back.
 func (m *Manager) Get(ctx context.Context, e *routing.Entry) (*pgxpool.Pool, error) {
 	if e == nil || e.VendorID <= 0 {
 		return nil, errors.New("pools: get pool: no vendor given")
@@ -310,9 +312,10 @@ func dsnValue(v string) string {
 
 // keepReleased decides whether a connection released to vp's pool is
 // kept idle (true) or closed, which hands its slot to a dial of another
-// vendor that is waiting for one. (A request of vp's own that waits is
-// waiting for a connection being made for it, as pgxpool works, so
-// keeping the released one idle would not serve it.)
+// vendor that is waiting for one. Waiting dials of vp's own do not count:
+// closing a connection to open another of the same pool gains nothing
+// (and if one of them has waited while this connection idles, reclaim
+// takes it anyway).
 func (m *Manager) keepReleased(vp *vendorPool) bool {
 	vp.touch()
 	return m.waiting.Load()-vp.waiting.Load() <= 0

@@ -581,8 +581,9 @@ func TestWaitingForASlotHonoursTheRequestContext(t *testing.T) {
 		t.Fatal("b's query did not get the slot a released")
 	}
 
-	// Reclaiming: b's connection is idle now, so a's next query closes it
+	// Reclaiming: once b's connection is idle, a's next query closes it
 	// and takes the slot at once.
+	waitFor(t, 2*time.Second, "b's connection idle", func() bool { return m.Stats().IdleConns == 1 })
 	if _, err := pa.Exec(ctx, `SELECT 1`); err != nil {
 		t.Fatal(err)
 	}

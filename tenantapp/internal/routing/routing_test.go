@@ -537,3 +537,26 @@ func TestNewFailsWithBadCredentials(t *testing.T) {
 		t.Fatal("New succeeded with a malformed base domain")
 	}
 }
+
+// The idle listening connection is pinged every ping interval; that must
+// neither break it nor count as a loss.
+func TestIdlePingKeepsTheListener(t *testing.T) {
+	e := testenv.New(t)
+	e.CreateVendor(t, "pinged", "Pinged")
+	c, _ := newCache(t, e, routing.WithPingInterval(50*time.Millisecond), routing.WithTTL(time.Hour))
+	ctx := context.Background()
+	h := host(e, "pinged")
+	mustLookup(t, c, h)
+	before := c.Stats()
+	time.Sleep(500 * time.Millisecond) // about ten pings
+	if st := c.Stats(); st.Reconnects != 0 || st.Flushes != before.Flushes || !st.Listening || st.Entries != 1 {
+		t.Fatalf("stats %+v after %+v: idle pings disturbed the listener", st, before)
+	}
+	if _, err := e.Prov.Suspend(ctx, actor, "pinged", "test"); err != nil {
+		t.Fatal(err)
+	}
+	took := waitFor(t, 5*time.Second, "suspension visible", func() bool { return mustLookup(t, c, h).State == "suspended" })
+	if took > time.Second {
+		t.Errorf("suspension took %s to show", took)
+	}
+}
