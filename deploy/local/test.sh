@@ -5,7 +5,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 deploy/local/tools.sh servers
-deploy/local/tools.sh chromium
 deploy/local/services.sh wipe test
 deploy/local/services.sh start test
 status=0

@@ -32,6 +32,10 @@ type Config struct {
 	// tenant migration; empty means "<prefix>_template".
 	TemplateDB string
 
+	// DBSSLMode is the sslmode of connections to vendor database servers
+	// ("disable" for a local cluster without TLS, "verify-full" in production).
+	DBSSLMode string
+
 	RedisURL    string
 	S3Endpoint  string
 	S3AccessKey string
@@ -89,6 +93,7 @@ func FromEnv(get func(string) string) (*Config, error) {
 		RouterURL:         p.str("STOREFLEET_ROUTER_DATABASE_URL", ""),
 		Prefix:            p.str("STOREFLEET_NAME_PREFIX", "sf"),
 		TemplateDB:        p.str("STOREFLEET_TEMPLATE_DB", ""),
+		DBSSLMode:         p.str("STOREFLEET_DB_SSLMODE", "prefer"),
 		RedisURL:          p.str("STOREFLEET_REDIS_URL", ""),
 		S3Endpoint:        p.str("STOREFLEET_S3_ENDPOINT", ""),
 		S3AccessKey:       p.str("STOREFLEET_S3_ACCESS_KEY", ""),

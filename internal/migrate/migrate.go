@@ -192,6 +192,52 @@ func (r *Runner) DownTo(ctx context.Context, version int64) ([]*goose.MigrationR
 	return res, nil
 }
 
+// Move takes the database from its current version to target (up, or down
+// when down is true and it is ahead) and returns the versions before and
+// after. It reads the version once with a plain query and takes the rest
+// from goose's results, so a vendor with nothing to do costs one query.
+func (r *Runner) Move(ctx context.Context, target int64, down bool) (before, after int64, err error) {
+	err = r.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT max(version_id) FROM goose_db_version), 0)`).Scan(&before)
+	if err != nil && database.Code(err) != "42P01" { // undefined_table: never migrated
+		return 0, 0, fmt.Errorf("read schema version: %w", err)
+	}
+	after = before
+	var res []*goose.MigrationResult
+	switch {
+	case before < target:
+		res, err = r.UpTo(ctx, target)
+	case before > target && down:
+		res, err = r.DownTo(ctx, target)
+	default:
+		return before, after, nil
+	}
+	var partial *goose.PartialError
+	if errors.As(err, &partial) {
+		res = partial.Applied
+	}
+	for _, m := range res {
+		if m.Error != nil {
+			break
+		}
+		after = m.Source.Version
+		if m.Direction == "down" {
+			after = previous(m.Source.Version, r.provider.ListSources())
+		}
+	}
+	return before, after, err
+}
+
+// previous is the version below v among sources (0 if none).
+func previous(v int64, sources []*goose.Source) int64 {
+	var prev int64
+	for _, s := range sources {
+		if s.Version < v && s.Version > prev {
+			prev = s.Version
+		}
+	}
+	return prev
+}
+
 // Querier is a pgx connection or pool.
 type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row

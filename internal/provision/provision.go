@@ -38,7 +38,10 @@ type Options struct {
 	TemplateDB  string // the template database on every server
 	BaseDomain  string // vendors get <slug>.<BaseDomain>
 	DeleteGrace time.Duration
-	Logger      *slog.Logger
+	// SSLMode is used for connections to vendor database servers
+	// (default "prefer").
+	SSLMode string
+	Logger  *slog.Logger
 	// CrashAfter names a step after which the process kills itself with
 	// SIGKILL: fault-injection tests use it to prove that every step can be
 	// finished by a re-run. Empty in normal use.
@@ -52,7 +55,7 @@ type Provisioner struct {
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	servers map[int64]*pgxpool.Pool // admin pools, one per database server
+	servers map[int64]*serverConn // admin pools, one per database server
 }
 
 // New returns a Provisioner.
@@ -60,10 +63,13 @@ func New(o Options) *Provisioner {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.SSLMode == "" {
+		o.SSLMode = "prefer"
+	}
 	if o.DeleteGrace == 0 {
 		o.DeleteGrace = 7 * 24 * time.Hour
 	}
-	return &Provisioner{o: o, names: Names{o.Prefix}, log: o.Logger, servers: map[int64]*pgxpool.Pool{}}
+	return &Provisioner{o: o, names: Names{o.Prefix}, log: o.Logger, servers: map[int64]*serverConn{}}
 }
 
 // Names returns the naming scheme of this platform's resources.
@@ -73,8 +79,8 @@ func (p *Provisioner) Names() Names { return p.names }
 func (p *Provisioner) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for id, pool := range p.servers {
-		pool.Close()
+	for id, sc := range p.servers {
+		sc.pool.Close()
 		delete(p.servers, id)
 	}
 }
@@ -98,21 +104,29 @@ func (p *Provisioner) serverURL(srv *platform.Server, dbName string) (string, er
 		User:     url.UserPassword(srv.AdminUser, string(pw)),
 		Host:     srv.Host + ":" + strconv.Itoa(srv.Port),
 		Path:     "/" + dbName,
-		RawQuery: "sslmode=prefer&application_name=storefleet-provisioner",
+		RawQuery: url.Values{"sslmode": {p.o.SSLMode}, "application_name": {"storefleet-provisioner"}}.Encode(),
 	}
 	return u.String(), nil
 }
 
-// adminPool returns the pool on a server's maintenance database.
+// serverConn is a database server's record and the admin pool on it.
+type serverConn struct {
+	srv  *platform.Server
+	pool *pgxpool.Pool
+}
+
+// adminPool returns the pool on a server's maintenance database. The
+// server's record is read once and kept with the pool; AddServer replaces
+// both when the server's address or login change.
 func (p *Provisioner) adminPool(ctx context.Context, serverID int64) (*pgxpool.Pool, *platform.Server, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sc, ok := p.servers[serverID]; ok {
+		return sc.pool, sc.srv, nil
+	}
 	srv, err := p.o.Store.Server(ctx, serverID)
 	if err != nil {
 		return nil, nil, err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if pool, ok := p.servers[serverID]; ok {
-		return pool, srv, nil
 	}
 	u, err := p.serverURL(srv, srv.MaintenanceDB)
 	if err != nil {
@@ -122,7 +136,7 @@ func (p *Provisioner) adminPool(ctx context.Context, serverID int64) (*pgxpool.P
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to database server %s: %w", srv.Name, err)
 	}
-	p.servers[serverID] = pool
+	p.servers[serverID] = &serverConn{srv: srv, pool: pool}
 	return pool, srv, nil
 }
 

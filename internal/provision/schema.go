@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/storefleet/storefleet/internal/database"
 	"github.com/storefleet/storefleet/internal/migrate"
 	"github.com/storefleet/storefleet/internal/platform"
@@ -43,19 +45,9 @@ func (p *Provisioner) MigrateVendor(ctx context.Context, v *platform.Vendor, set
 		return 0, 0, err
 	}
 	defer r.Close()
-	before, err = r.Version(ctx)
-	if err != nil {
-		return 0, 0, fmt.Errorf("connect to %s: %w", v.DBName, err)
-	}
-	switch {
-	case before < target:
-		_, err = r.UpTo(ctx, target)
-	case before > target && down:
-		_, err = r.DownTo(ctx, target)
-	}
-	after, verr := r.Version(context.WithoutCancel(ctx))
-	if verr != nil && err == nil {
-		err = verr
+	before, after, err = r.Move(ctx, target, down)
+	if err != nil && before == 0 && after == 0 {
+		return 0, 0, fmt.Errorf("%s: %w", v.DBName, err)
 	}
 	if rerr := p.RecordSchemaVersion(context.WithoutCancel(ctx), v.ID, after, err); rerr != nil && err == nil {
 		err = rerr
@@ -70,9 +62,18 @@ func (p *Provisioner) RecordSchemaVersion(ctx context.Context, vendorID, version
 	if migErr != nil {
 		msg = migErr.Error()
 	}
-	_, err := p.o.Store.Pool().Exec(ctx, `UPDATE vendor_databases SET schema_version = $2, migration_error = $3
-		WHERE vendor_id = $1 AND status = 'current' AND (schema_version, migration_error) IS DISTINCT FROM ($2, $3)`,
-		vendorID, version, msg)
+	// The record may lag behind the database, never run ahead of it: a
+	// record lost in a crash only makes the next rollout look at this
+	// vendor again. So it is committed without waiting for the disk.
+	err := database.Transact(ctx, p.o.Store.Pool(), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE vendor_databases SET schema_version = $2, migration_error = $3
+			WHERE vendor_id = $1 AND status = 'current' AND (schema_version, migration_error) IS DISTINCT FROM ($2, $3)`,
+			vendorID, version, msg)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("record schema version of vendor %d: %w", vendorID, err)
 	}

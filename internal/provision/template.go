@@ -48,8 +48,8 @@ func (p *Provisioner) AddServer(ctx context.Context, actor platform.Actor, name,
 		return nil, err
 	}
 	p.mu.Lock()
-	if old, ok := p.servers[saved.ID]; ok { // the login may have changed
-		old.Close()
+	if old, ok := p.servers[saved.ID]; ok { // the address or login may have changed
+		old.pool.Close()
 		delete(p.servers, saved.ID)
 	}
 	p.mu.Unlock()
@@ -208,6 +208,6 @@ func (p *Provisioner) VendorDatabaseURL(ctx context.Context, v *platform.Vendor)
 		return "", err
 	}
 	u := url.URL{Scheme: "postgres", User: url.UserPassword(v.RoleName, string(pw)),
-		Host: srv.Host + ":" + strconv.Itoa(srv.Port), Path: "/" + v.DBName, RawQuery: "sslmode=prefer"}
+		Host: srv.Host + ":" + strconv.Itoa(srv.Port), Path: "/" + v.DBName, RawQuery: "sslmode=" + url.QueryEscape(p.o.SSLMode)}
 	return u.String(), nil
 }

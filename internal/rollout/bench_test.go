@@ -181,5 +181,3 @@ func provisionerRSS(b *testing.B, e *testenv.Env, bin string) int64 {
 	}
 	return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
 }
-
-

@@ -458,7 +458,7 @@ func (r *Runner) migrateOne(ctx context.Context, o Options, runID int64, p plann
 	if ctx.Err() != nil {
 		return false
 	}
-	_, _ = r.Store.Pool().Exec(ctx, `UPDATE migration_results SET status = 'running', started_at = now() WHERE run_id = $1 AND vendor_id = $2`, runID, p.v.ID)
+	_ = r.bookkeep(ctx, `UPDATE migration_results SET status = 'running', started_at = now() WHERE run_id = $1 AND vendor_id = $2`, runID, p.v.ID)
 	t0 := time.Now()
 	before, after, err := r.Prov.MigrateVendor(ctx, p.v, o.Set, o.Target, false, r.Logger)
 	r.record(ctx, o, runID, p, sum, before, after, time.Since(t0), err)
@@ -478,7 +478,7 @@ func (r *Runner) record(ctx context.Context, o Options, runID int64, p planned, 
 	if err != nil {
 		errText = err.Error()
 	}
-	_, rerr := r.Store.Pool().Exec(context.WithoutCancel(ctx), `UPDATE migration_results
+	rerr := r.bookkeep(context.WithoutCancel(ctx), `UPDATE migration_results
 		SET status = $3, version_before = $4, version_after = $5, finished_at = now(), duration_ms = $6, error = $7
 		WHERE run_id = $1 AND vendor_id = $2`, runID, p.v.ID, status, before, after, d.Milliseconds(), errText)
 	if rerr != nil && r.Logger != nil {
@@ -536,4 +536,18 @@ func (r *Runner) dryRun(ctx context.Context, o Options) (*Summary, error) {
 		sum.Plan = append(sum.Plan, pc)
 	}
 	return sum, nil
+}
+
+// bookkeep writes a progress record without waiting for the disk: a
+// record lost in a crash only leaves a vendor looking unfinished, and the
+// next run (or --resume) finds it at its real version. The vendor's own
+// migration is always committed durably, in its own database.
+func (r *Runner) bookkeep(ctx context.Context, sql string, args ...any) error {
+	return r.Store.Transact(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	})
 }

@@ -262,7 +262,7 @@ func newEnv(ctx context.Context, v map[string]string, box *secretbox.Box, prefix
 	store := platform.New(cp)
 	prov := provision.New(provision.Options{
 		Store: store, Box: box, Objects: objects, Prefix: prefix, TemplateDB: tenantTmpl,
-		BaseDomain: cfg.BaseDomain, DeleteGrace: time.Hour, Logger: slog.New(slog.DiscardHandler),
+		BaseDomain: cfg.BaseDomain, DeleteGrace: time.Hour, SSLMode: cfg.DBSSLMode, Logger: slog.New(slog.DiscardHandler),
 	})
 	e := &Env{Vars: vars, Cfg: cfg, CP: cp, Store: store, Box: box, Objects: objects, Prov: prov, RouterURL: cfg.RouterURL}
 	actor := platform.Actor{Kind: "system", Name: "testenv"}
@@ -404,7 +404,7 @@ func Attach(t testing.TB, crashAfter string) *Env {
 	store := platform.New(cp)
 	prov := provision.New(provision.Options{
 		Store: store, Box: box, Objects: objects, Prefix: cfg.Prefix, TemplateDB: cfg.TemplateDB,
-		BaseDomain: cfg.BaseDomain, DeleteGrace: time.Hour, CrashAfter: crashAfter,
+		BaseDomain: cfg.BaseDomain, DeleteGrace: time.Hour, SSLMode: cfg.DBSSLMode, CrashAfter: crashAfter,
 	})
 	return &Env{Cfg: cfg, CP: cp, Store: store, Box: box, Objects: objects, Prov: prov, RouterURL: cfg.RouterURL}
 }
@@ -423,7 +423,7 @@ func (e *Env) UseOwnTemplate(t testing.TB, set migrate.Set, version int64) {
 	old := e.Prov
 	e.Prov = provision.New(provision.Options{
 		Store: e.Store, Box: e.Box, Objects: e.Objects, Prefix: e.Cfg.Prefix, TemplateDB: e.Cfg.TemplateDB,
-		BaseDomain: e.Cfg.BaseDomain, DeleteGrace: time.Hour,
+		BaseDomain: e.Cfg.BaseDomain, DeleteGrace: time.Hour, SSLMode: e.Cfg.DBSSLMode,
 	})
 	old.Close()
 	servers, err := e.Store.Servers(ctx)

@@ -52,7 +52,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Option
 	store := platform.New(pool)
 	prov := provision.New(provision.Options{
 		Store: store, Box: box, Objects: objects, Prefix: cfg.Prefix, TemplateDB: cfg.TemplateDB,
-		BaseDomain: cfg.BaseDomain, DeleteGrace: cfg.VendorDeleteGrace, Logger: logger, CrashAfter: o.CrashAfter,
+		BaseDomain: cfg.BaseDomain, DeleteGrace: cfg.VendorDeleteGrace, SSLMode: cfg.DBSSLMode, Logger: logger, CrashAfter: o.CrashAfter,
 	})
 	return &Platform{Cfg: cfg, Store: store, Box: box, Objects: objects, Prov: prov}, nil
 }

@@ -32,6 +32,7 @@ type cp struct {
 	t     *testing.T
 	URL   string
 	Admin *platform.Admin
+	Main  *app.Main
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -45,15 +46,27 @@ func envPlatform(e *testenv.Env) *wiring.Platform {
 // start builds the control plane through app.Main and serves its handler.
 func start(t *testing.T) *cp {
 	t.Helper()
+	return startWith(t, nil)
+}
+
+// startWith is start with a prepare step that runs before the program
+// opens: it may change the environment (e.g. give it a template of its
+// own) and set fields of Main.
+func startWith(t *testing.T, prepare func(e *testenv.Env, m *app.Main)) *cp {
+	t.Helper()
 	e := testenv.New(t)
-	m := &app.Main{Config: e.Cfg, Logger: testLogger(t), Platform: envPlatform(e)}
+	m := &app.Main{Config: e.Cfg, Logger: testLogger(t)}
+	if prepare != nil {
+		prepare(e, m)
+	}
+	m.Platform = envPlatform(e) // after prepare, which may replace e.Prov
 	if err := m.Open(context.Background()); err != nil {
 		t.Fatalf("open control plane: %v", err)
 	}
 	t.Cleanup(m.Close)
 	srv := httptest.NewServer(m.Handler())
 	t.Cleanup(srv.Close)
-	c := &cp{Env: e, t: t, URL: srv.URL}
+	c := &cp{Env: e, t: t, URL: srv.URL, Main: m}
 	c.Admin = c.addAdmin(adminEmail, adminPassword)
 	return c
 }

@@ -192,8 +192,8 @@ func millis(ms *int64) string {
 	return duration(time.Duration(*ms) * time.Millisecond)
 }
 
-// version is a schema version for people: "v3", or "none" for 0 and
-// "?" when unknown.
+// version is a schema version for people: "v3", "none" for 0, and "—"
+// for a version not recorded (yet).
 func version(v any) string {
 	var n int64
 	switch x := v.(type) {
@@ -201,7 +201,7 @@ func version(v any) string {
 		n = x
 	case *int64:
 		if x == nil {
-			return "?"
+			return "—"
 		}
 		n = *x
 	default:

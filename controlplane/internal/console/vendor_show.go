@@ -54,6 +54,9 @@ type vendorSchema struct {
 	// Known is false for a version that is not in the migration set (a
 	// newer release migrated it, or the record is wrong).
 	Known, Behind bool
+	// NoDatabase is true before provisioning made the database and after
+	// deletion removed it.
+	NoDatabase bool
 	// Error is the error of the vendor database's last migration.
 	Error   string
 	History []rollout.Result
@@ -63,8 +66,8 @@ type vendorSchema struct {
 // migration error and its migration history.
 func (h *Handler) schemaOf(ctx context.Context, v *platform.Vendor) (*vendorSchema, error) {
 	set := h.rollouts.Set()
-	sc := &vendorSchema{Version: v.SchemaVersion, Head: set.Head(), Known: set.Known(v.SchemaVersion)}
-	sc.Behind = sc.Known && sc.Version < sc.Head
+	sc := &vendorSchema{Version: v.SchemaVersion, Head: set.Head(), Known: set.Known(v.SchemaVersion), NoDatabase: v.DBName == ""}
+	sc.Behind = !sc.NoDatabase && sc.Known && sc.Version < sc.Head
 	var err error
 	if sc.Error, err = h.rollouts.VendorMigrationError(ctx, v.ID); err != nil {
 		return nil, err

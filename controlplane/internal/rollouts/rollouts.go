@@ -291,6 +291,13 @@ func (s *Service) latestAll(ctx context.Context) (int64, error) {
 	return id, nil
 }
 
+// isClosed reports whether Close has been called.
+func (s *Service) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
 // NotResumableError says why a run cannot be resumed.
 type NotResumableError struct {
 	RunID  int64
@@ -311,6 +318,9 @@ var ErrShuttingDown = errors.New("the control plane is shutting down; try again 
 // under way. Errors: platform.ErrNotFound, *NotResumableError,
 // *rollout.ErrBusy when another rollout holds the lock, ErrShuttingDown.
 func (s *Service) Resume(ctx context.Context, actor platform.Actor, id int64) error {
+	if s.isClosed() {
+		return ErrShuttingDown
+	}
 	run, err := s.Run(ctx, id)
 	if err != nil {
 		return err

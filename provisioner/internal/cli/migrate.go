@@ -232,5 +232,3 @@ func printSummary(env *Env, sum *rollout.Summary, dry bool) {
 		}
 	})
 }
-
-

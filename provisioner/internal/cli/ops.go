@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/storefleet/storefleet/internal/auth"
-		"github.com/storefleet/storefleet/internal/platform"
+	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 )
 

@@ -65,7 +65,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 	}
 	a.pools = pools.New(pools.Options{
 		Box: box, MaxOpenPools: cfg.PoolMaxOpen, MaxConns: cfg.PoolMaxConns,
-		ConnsPerVendor: cfg.PoolConnsPerVend, IdleTimeout: cfg.PoolIdleTimeout, Logger: logger,
+		ConnsPerVendor: cfg.PoolConnsPerVend, IdleTimeout: cfg.PoolIdleTimeout, SSLMode: cfg.DBSSLMode, Logger: logger,
 	})
 	if cfg.RedisURL != "" {
 		opt, err := redis.ParseURL(cfg.RedisURL)
