@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/storefleet/storefleet/internal/database"
 	"github.com/storefleet/storefleet/internal/migrate"
 	"github.com/storefleet/storefleet/internal/platform"
@@ -30,7 +28,8 @@ func (p *Provisioner) VendorVersion(ctx context.Context, v *platform.Vendor) (in
 // MigrateVendor moves a vendor database to target with set: up if it is
 // behind, down if it is ahead and down is allowed. It runs as the vendor's
 // role, so new objects belong to the vendor, under goose's session lock.
-// The control plane's record of the version is updated after success.
+// It does not record the new version: callers do, with RecordSchemaVersion
+// or (rollouts) together with their own bookkeeping.
 func (p *Provisioner) MigrateVendor(ctx context.Context, v *platform.Vendor, set migrate.Set, target int64, down bool, logger *slog.Logger) (before, after int64, err error) {
 	_, srv, err := p.adminPool(ctx, v.ServerID)
 	if err != nil {
@@ -49,9 +48,6 @@ func (p *Provisioner) MigrateVendor(ctx context.Context, v *platform.Vendor, set
 	if err != nil && before == 0 && after == 0 {
 		return 0, 0, fmt.Errorf("%s: %w", v.DBName, err)
 	}
-	if rerr := p.RecordSchemaVersion(context.WithoutCancel(ctx), v.ID, after, err); rerr != nil && err == nil {
-		err = rerr
-	}
 	return before, after, err
 }
 
@@ -65,15 +61,10 @@ func (p *Provisioner) RecordSchemaVersion(ctx context.Context, vendorID, version
 	// The record may lag behind the database, never run ahead of it: a
 	// record lost in a crash only makes the next rollout look at this
 	// vendor again. So it is committed without waiting for the disk.
-	err := database.Transact(ctx, p.o.Store.Pool(), func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE vendor_databases SET schema_version = $2, migration_error = $3
-			WHERE vendor_id = $1 AND status = 'current' AND (schema_version, migration_error) IS DISTINCT FROM ($2, $3)`,
-			vendorID, version, msg)
-		return err
-	})
+	_, err := p.o.Store.Pool().Exec(ctx, `UPDATE vendor_databases SET schema_version = $2, migration_error = $3
+		FROM (SELECT set_config('synchronous_commit', 'off', true)) async
+		WHERE vendor_id = $1 AND status = 'current' AND (schema_version, migration_error) IS DISTINCT FROM ($2, $3)`,
+		vendorID, version, msg)
 	if err != nil {
 		return fmt.Errorf("record schema version of vendor %d: %w", vendorID, err)
 	}

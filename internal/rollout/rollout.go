@@ -458,7 +458,8 @@ func (r *Runner) migrateOne(ctx context.Context, o Options, runID int64, p plann
 	if ctx.Err() != nil {
 		return false
 	}
-	_ = r.bookkeep(ctx, `UPDATE migration_results SET status = 'running', started_at = now() WHERE run_id = $1 AND vendor_id = $2`, runID, p.v.ID)
+	_ = r.bookkeep(ctx, `UPDATE migration_results SET status = 'running', started_at = now()
+		FROM (SELECT set_config('synchronous_commit', 'off', true)) async WHERE run_id = $1 AND vendor_id = $2`, runID, p.v.ID)
 	t0 := time.Now()
 	before, after, err := r.Prov.MigrateVendor(ctx, p.v, o.Set, o.Target, false, r.Logger)
 	r.record(ctx, o, runID, p, sum, before, after, time.Since(t0), err)
@@ -478,9 +479,16 @@ func (r *Runner) record(ctx context.Context, o Options, runID int64, p planned, 
 	if err != nil {
 		errText = err.Error()
 	}
-	rerr := r.bookkeep(context.WithoutCancel(ctx), `UPDATE migration_results
-		SET status = $3, version_before = $4, version_after = $5, finished_at = now(), duration_ms = $6, error = $7
-		WHERE run_id = $1 AND vendor_id = $2`, runID, p.v.ID, status, before, after, d.Milliseconds(), errText)
+	// The result and the vendor's recorded version, in one statement.
+	rerr := r.bookkeep(context.WithoutCancel(ctx), `
+		WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+		res AS (
+			UPDATE migration_results
+			SET status = $3, version_before = $4, version_after = $5, finished_at = now(), duration_ms = $6, error = $7
+			FROM async WHERE run_id = $1 AND vendor_id = $2)
+		UPDATE vendor_databases SET schema_version = CASE WHEN $8 THEN $5 ELSE schema_version END, migration_error = $7
+		FROM async WHERE vendor_id = $2 AND status = 'current'`,
+		runID, p.v.ID, status, before, after, d.Milliseconds(), errText, before != 0 || after != 0)
 	if rerr != nil && r.Logger != nil {
 		r.Logger.Error("cannot record a vendor's migration result", "vendor", p.v.Slug, "err", rerr)
 	}
@@ -538,16 +546,12 @@ func (r *Runner) dryRun(ctx context.Context, o Options) (*Summary, error) {
 	return sum, nil
 }
 
-// bookkeep writes a progress record without waiting for the disk: a
-// record lost in a crash only leaves a vendor looking unfinished, and the
-// next run (or --resume) finds it at its real version. The vendor's own
-// migration is always committed durably, in its own database.
+// bookkeep writes a progress record without waiting for the disk (each
+// statement sets synchronous_commit off for its own transaction): a record
+// lost in a crash only leaves a vendor looking unfinished, and the next run
+// (or --resume) finds it at its real version. The vendor's own migration is
+// always committed durably, in its own database.
 func (r *Runner) bookkeep(ctx context.Context, sql string, args ...any) error {
-	return r.Store.Transact(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, sql, args...)
-		return err
-	})
+	_, err := r.Store.Pool().Exec(ctx, sql, args...)
+	return err
 }

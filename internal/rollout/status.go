@@ -196,6 +196,9 @@ func (r *Runner) One(ctx context.Context, actor platform.Actor, v *platform.Vend
 	t0 := time.Now()
 	before, after, merr := r.Prov.MigrateVendor(ctx, v, migrate.Tenant, target, down, r.Logger)
 	d := time.Since(t0)
+	if err := r.Prov.RecordSchemaVersion(context.WithoutCancel(ctx), v.ID, after, merr); err != nil && merr == nil {
+		merr = err
+	}
 	status, state, errText := "migrated", "finished", ""
 	if merr != nil {
 		status, state, errText = "failed", "failed", merr.Error()

@@ -128,7 +128,8 @@ func TestPagesRequireLogin(t *testing.T) {
 	v := c.CreateVendor(t, "locked", "Locked shop")
 	b := c.browser()
 	for _, path := range []string{"/admin/", "/admin/vendors", "/admin/vendors/new", "/admin/vendors/" + v.Slug,
-		"/admin/vendors/id/" + strconv.FormatInt(v.ID, 10), "/admin/audit", "/admin/tokens"} {
+		"/admin/vendors/id/" + strconv.FormatInt(v.ID, 10), "/admin/audit", "/admin/tokens",
+		"/admin/migrations", "/admin/migrations/1", "/admin/migrations/1/progress"} {
 		p := b.get(path)
 		if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/admin/login") {
 			t.Errorf("GET %s signed out: %d to %q, want 303 to /admin/login", path, p.Status, p.Location)
@@ -141,6 +142,9 @@ func TestPagesRequireLogin(t *testing.T) {
 	}
 	if got, _ := c.Store.VendorBySlug(context.Background(), v.Slug); got.State != platform.StateActive {
 		t.Errorf("vendor is %s after a signed-out suspend", got.State)
+	}
+	if p := b.submit("/admin/login", "/admin/migrations/1/resume", nil); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/admin/login") {
+		t.Errorf("POST resume signed out: %d to %q", p.Status, p.Location)
 	}
 
 	// Around the console.

@@ -354,6 +354,10 @@ func (s *Service) checkResumable(ctx context.Context, run *Run) error {
 	if run.ID != latest {
 		return &NotResumableError{RunID: run.ID, Reason: fmt.Sprintf("only the newest migrate-all run (run %d) can be resumed", latest)}
 	}
+	if !s.set.Known(run.Target) {
+		return &NotResumableError{RunID: run.ID, Reason: fmt.Sprintf(
+			"its target, version %d, is not a migration of this release (whose newest is %d); resume it with the release that started it", run.Target, s.set.Head())}
+	}
 	switch run.State {
 	case "running":
 		return &rollout.ErrBusy{RunID: run.ID, Actor: run.Actor, StartedAt: run.StartedAt}
