@@ -370,7 +370,17 @@ func (r *Runner) startRun(ctx context.Context, actor platform.Actor, o Options, 
 		if resumeRun != 0 {
 			runID = resumeRun
 			_, err := tx.Exec(ctx, `UPDATE migration_runs SET state = 'running', finished_at = NULL, error = '', backend_pid = $2 WHERE id = $1`, runID, pid)
-			return err
+			if err != nil {
+				return fmt.Errorf("reopen run %d: %w", runID, err)
+			}
+			// Its failed and unfinished vendors are to do again.
+			_, err = tx.Exec(ctx, `UPDATE migration_results SET status = 'pending', started_at = NULL, finished_at = NULL
+				WHERE run_id = $1 AND status IN ('failed', 'running')`, runID)
+			if err != nil {
+				return fmt.Errorf("reopen run %d: %w", runID, err)
+			}
+			return platform.Audit(ctx, tx, actor, platform.AuditEntry{Action: "migration.resume", TargetType: "migration_run",
+				TargetID: fmt.Sprint(runID), After: map[string]any{"vendors": len(plan)}})
 		}
 		err := tx.QueryRow(ctx, `INSERT INTO migration_runs (kind, target_version, actor, options, backend_pid)
 			VALUES ('all', $1, $2, $3, $4) RETURNING id`, o.Target, actor.String(), o, pid).Scan(&runID)
@@ -500,15 +510,17 @@ func (r *Runner) record(ctx context.Context, o Options, runID int64, p planned, 
 }
 
 func (r *Runner) finishRun(ctx context.Context, runID int64, sum *Summary) error {
-	var pending int
-	if err := r.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM migration_results WHERE run_id = $1 AND status IN ('pending', 'running')`, runID).Scan(&pending); err != nil {
+	// Count from the record: it covers vendors of earlier attempts too.
+	var pending, failed int
+	if err := r.Store.Pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE status IN ('pending', 'running')),
+		count(*) FILTER (WHERE status = 'failed') FROM migration_results WHERE run_id = $1`, runID).Scan(&pending, &failed); err != nil {
 		return fmt.Errorf("count unfinished vendors: %w", err)
 	}
 	sum.Pending = pending
 	state, msg := "finished", ""
-	if sum.Failed > 0 || pending > 0 {
+	if failed > 0 || pending > 0 {
 		state = "failed"
-		msg = fmt.Sprintf("%d failed, %d not attempted", sum.Failed, pending)
+		msg = fmt.Sprintf("%d failed, %d not attempted", failed, pending)
 		if sum.Canary != "" {
 			msg = sum.Canary
 		}
