@@ -468,6 +468,10 @@ func (r *Runner) migrateOne(ctx context.Context, o Options, runID int64, p plann
 	if ctx.Err() != nil {
 		return false
 	}
+	// Marked running (for the console and for anyone reading a run that
+	// died), without waiting for the disk.
+	_ = r.bookkeep(ctx, `UPDATE migration_results SET status = 'running', started_at = now()
+		FROM (SELECT set_config('synchronous_commit', 'off', true)) async WHERE run_id = $1 AND vendor_id = $2`, runID, p.v.ID)
 	t0 := time.Now()
 	before, after, err := r.Prov.MigrateVendor(ctx, p.v, o.Set, o.Target, false, r.Logger)
 	r.record(ctx, o, runID, p, sum, before, after, time.Since(t0), err)
@@ -493,7 +497,7 @@ func (r *Runner) record(ctx context.Context, o Options, runID int64, p planned, 
 		res AS (
 			UPDATE migration_results
 			SET status = $3, version_before = $4, version_after = $5, finished_at = now(),
-				started_at = now() - $6 * interval '1 millisecond', duration_ms = $6, error = $7
+				started_at = COALESCE(started_at, now() - $6 * interval '1 millisecond'), duration_ms = $6, error = $7
 			FROM async WHERE run_id = $1 AND vendor_id = $2)
 		UPDATE vendor_databases SET schema_version = CASE WHEN $8 THEN $5 ELSE schema_version END, migration_error = $7
 		FROM async WHERE vendor_id = $2 AND status = 'current'`,
