@@ -8,7 +8,7 @@ deploy/local/tools.sh servers
 deploy/local/services.sh wipe test
 deploy/local/services.sh start test
 status=0
-STOREFLEET_TEST_ENV_FILE="$ROOT/.data/test/env" go test -race -timeout 20m "${@:-./...}" || status=$?
+STOREFLEET_TEST_ENV_FILE="$ROOT/.data/test/env" go test -race -count=1 -timeout 20m "${@:-./...}" || status=$?
 # short fuzz runs of every fuzz target
 if [ $status -eq 0 ] && [ -z "${SKIP_FUZZ:-}" ]; then
 	for target in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do
