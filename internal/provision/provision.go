@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -312,8 +313,17 @@ func (p *Provisioner) Advance(ctx context.Context, id int64) error {
 }
 
 // transition records a step, only if the vendor is still where we left it.
+// Intermediate steps are committed without waiting for the disk: a step
+// record lost in a crash only makes the next run redo an idempotent step.
+// The first record (which owns the resources) and the last (active) are
+// durable.
 func (p *Provisioner) transition(ctx context.Context, id int64, from, to platform.State, msg string) error {
 	return p.o.Store.Transact(ctx, func(tx pgx.Tx) error {
+		if to != platform.StateActive {
+			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+		}
 		var cur platform.State
 		if err := tx.QueryRow(ctx, `SELECT state FROM vendors WHERE id = $1 FOR UPDATE`, id).Scan(&cur); err != nil {
 			return fmt.Errorf("lock vendor %d: %w", id, err)
@@ -344,19 +354,23 @@ func (p *Provisioner) ensureDatabase(ctx context.Context, run *advanceRun, v *pl
 		return err
 	}
 	p.crashPoint("database")
-	if _, err := pool.Exec(ctx, `REVOKE ALL ON DATABASE `+database.Ident(v.DBName)+` FROM PUBLIC`); err != nil {
-		return fmt.Errorf("revoke public access to %s: %w", v.DBName, err)
-	}
 	conn, err := run.connect(ctx, p, srv, v.DBName)
 	if err != nil {
 		return err
 	}
-	// The template's objects belong to the tenant-owner role; hand them to
-	// the vendor's own role (only objects inside this database move).
-	if _, err := conn.Exec(ctx, `REASSIGN OWNED BY `+database.Ident(TenantOwner(p.o.TemplateDB))+` TO `+database.Ident(v.RoleName)); err != nil {
-		return fmt.Errorf("give %s its objects: %w", v.RoleName, err)
-	}
-	return nil
+	// One transaction: close the database to everyone else, and hand the
+	// template's objects (owned by the tenant-owner role) to the vendor's
+	// own role; only objects inside this database move.
+	err = database.Transact(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `REVOKE ALL ON DATABASE `+database.Ident(v.DBName)+` FROM PUBLIC`); err != nil {
+			return fmt.Errorf("revoke public access to %s: %w", v.DBName, err)
+		}
+		if _, err := tx.Exec(ctx, `REASSIGN OWNED BY `+database.Ident(TenantOwner(p.o.TemplateDB))+` TO `+database.Ident(v.RoleName)); err != nil {
+			return fmt.Errorf("give %s its objects: %w", v.RoleName, err)
+		}
+		return nil
+	})
+	return err
 }
 
 func (p *Provisioner) ensureRole(ctx context.Context, pool *pgxpool.Pool, role, password string) error {
@@ -365,22 +379,24 @@ func (p *Provisioner) ensureRole(ctx context.Context, pool *pgxpool.Pool, role, 
 		return fmt.Errorf("look up role %s: %w", role, err)
 	}
 	opts := ` LOGIN INHERIT NOCREATEDB NOCREATEROLE CONNECTION LIMIT 100 PASSWORD ` + literal(password)
-	if !exists {
-		_, err := pool.Exec(ctx, `CREATE ROLE `+database.Ident(role)+opts)
-		if err != nil && database.Code(err) != database.CodeDuplicateObject {
-			return fmt.Errorf("create role %s: %w", role, err)
-		}
-		exists = err != nil
-	}
+	verb := "CREATE"
 	if exists { // from a crashed run or a race: make sure it matches
-		if _, err := pool.Exec(ctx, `ALTER ROLE `+database.Ident(role)+opts); err != nil {
-			return fmt.Errorf("update role %s: %w", role, err)
-		}
+		verb = "ALTER"
 	}
-	// The platform role must be a member to own databases for the role and
-	// to run its migrations with SET ROLE.
-	if _, err := pool.Exec(ctx, `GRANT `+database.Ident(role)+` TO CURRENT_USER`); err != nil {
-		return fmt.Errorf("grant %s to the platform role: %w", role, err)
+	// One transaction: the role, and the platform role's membership in it
+	// (to own databases for the role and run its migrations with SET ROLE).
+	err := database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, verb+` ROLE `+database.Ident(role)+opts); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `GRANT `+database.Ident(role)+` TO CURRENT_USER`)
+		return err
+	})
+	if database.Code(err) == database.CodeDuplicateObject && !exists { // a concurrent run made it first
+		return p.ensureRole(ctx, pool, role, password)
+	}
+	if err != nil {
+		return fmt.Errorf("%s role %s: %w", strings.ToLower(verb), role, err)
 	}
 	return nil
 }
