@@ -165,14 +165,33 @@ func (p *Provisioner) dropDatabases(ctx context.Context, vendorID int64) error {
 	if err != nil {
 		return fmt.Errorf("list vendor databases: %w", err)
 	}
+	// Every database first, then the roles (a role may own several: the
+	// current database and copies kept after a restore or a move).
+	type serverRole struct {
+		server int64
+		role   string
+	}
+	roles := map[serverRole]bool{}
 	for _, d := range dbs {
 		pool, _, err := p.adminPool(ctx, d.ServerID)
 		if err != nil {
 			return err
 		}
-		if err := dropDatabaseAndRole(ctx, pool, d.DB, d.Role); err != nil {
+		if err := dropDatabaseAndRole(ctx, pool, d.DB, ""); err != nil {
 			return err
 		}
+		roles[serverRole{d.ServerID, d.Role}] = true
+	}
+	for sr := range roles {
+		pool, _, err := p.adminPool(ctx, sr.server)
+		if err != nil {
+			return err
+		}
+		if err := dropDatabaseAndRole(ctx, pool, "", sr.role); err != nil {
+			return err
+		}
+	}
+	for _, d := range dbs {
 		if _, err := p.o.Store.Pool().Exec(ctx, `UPDATE vendor_databases SET status = 'dropped' WHERE id = $1`, d.ID); err != nil {
 			return fmt.Errorf("mark database %s dropped: %w", d.DB, err)
 		}

@@ -110,7 +110,23 @@ func (n Names) vendorIDOf(name string, bucket bool) (int64, bool) {
 		p = n.BucketPrefix()
 	}
 	rest, ok := strings.CutPrefix(name, p)
-	if !ok || rest == "" || len(rest) > 18 {
+	if !ok || rest == "" || len(rest) > 40 {
+		return 0, false
+	}
+	if !bucket { // copies of a vendor database: <prefix>_v<id>_<row id>
+		if id, copyID, found := strings.Cut(rest, "_"); found {
+			if _, ok := digits(copyID); !ok {
+				return 0, false
+			}
+			rest = id
+		}
+	}
+	return digits(rest)
+}
+
+// digits parses a positive decimal number without a leading zero.
+func digits(rest string) (int64, bool) {
+	if rest == "" || len(rest) > 18 {
 		return 0, false
 	}
 	var id int64

@@ -86,6 +86,10 @@ func (p *Provisioner) findOrphans(ctx context.Context, rep *ReconcileReport) err
 		if err != nil {
 			return err
 		}
+		ownedRoles, err := p.ownedNames(ctx, `SELECT role_name FROM vendor_databases WHERE server_id = $1 AND status <> 'dropped'`, srv.ID)
+		if err != nil {
+			return err
+		}
 		dbs, err := p.namesOnServer(ctx, pool, `SELECT datname FROM pg_database`)
 		if err != nil {
 			return err
@@ -106,7 +110,7 @@ func (p *Provisioner) findOrphans(ctx context.Context, rep *ReconcileReport) err
 			}
 		}
 		for _, role := range roles {
-			if owned[role] { // role names equal database names
+			if ownedRoles[role] {
 				continue
 			}
 			rep.OrphanRoles = append(rep.OrphanRoles, srv.Name+"/"+role)

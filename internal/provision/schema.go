@@ -31,15 +31,13 @@ func (p *Provisioner) VendorVersion(ctx context.Context, v *platform.Vendor) (in
 // It does not record the new version: callers do, with RecordSchemaVersion
 // or (rollouts) together with their own bookkeeping.
 func (p *Provisioner) MigrateVendor(ctx context.Context, v *platform.Vendor, set migrate.Set, target int64, down bool, logger *slog.Logger) (before, after int64, err error) {
-	_, srv, err := p.adminPool(ctx, v.ServerID)
+	// Connected as the vendor's own role: new objects belong to it, and
+	// the connection can reach this database only.
+	u, err := p.VendorDatabaseURL(ctx, v)
 	if err != nil {
 		return 0, 0, err
 	}
-	u, err := p.serverURL(srv, v.DBName)
-	if err != nil {
-		return 0, 0, err
-	}
-	r, err := set.Open(u, logger, `SET ROLE `+database.Ident(v.RoleName))
+	r, err := set.Open(u, logger, "")
 	if err != nil {
 		return 0, 0, err
 	}

@@ -199,7 +199,7 @@ func (p *Provisioner) Init(ctx context.Context, actor platform.Actor, o InitOpti
 // VendorDatabaseURL is the connection URL of a vendor's database as the
 // vendor's own role (for tests and tools; the tenant app builds its own).
 func (p *Provisioner) VendorDatabaseURL(ctx context.Context, v *platform.Vendor) (string, error) {
-	srv, err := p.o.Store.Server(ctx, v.ServerID)
+	_, srv, err := p.adminPool(ctx, v.ServerID)
 	if err != nil {
 		return "", err
 	}

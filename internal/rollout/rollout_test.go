@@ -193,14 +193,14 @@ func TestUnreachableVendorIsReportedOthersContinue(t *testing.T) {
 	ctx := context.Background()
 	// The vendor's database is gone from under us.
 	gone := f.vendors[1]
-	if _, err := f.e.CP.Exec(ctx, `UPDATE vendor_databases SET db_name = 'no_such_database' WHERE vendor_id = $1`, gone.ID); err != nil {
+	if err := f.e.Prov.DropDatabase(ctx, gone.ServerID, gone.DBName); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := f.runner.Run(ctx, actor, rollout.Options{Set: f.set, Parallel: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Migrated != 2 || sum.Failed != 1 || sum.Failures[0].Vendor != gone.Slug || !strings.Contains(sum.Failures[0].Error, "no_such_database") {
+	if sum.Migrated != 2 || sum.Failed != 1 || sum.Failures[0].Vendor != gone.Slug || !strings.Contains(sum.Failures[0].Error, "does not exist") {
 		t.Fatalf("summary: %+v", sum)
 	}
 }
