@@ -62,6 +62,12 @@ type Config struct {
 	PoolConnsPerVend  int           // most connections in one vendor's pool
 	PoolIdleTimeout   time.Duration // a pool unused this long is closed
 	VendorDeleteGrace time.Duration // how long a deleted vendor's data is kept
+	// BackupBucket is the platform bucket that holds every vendor's
+	// backups, one prefix per vendor.
+	BackupBucket string
+	// ReplacedDBGrace is how long a database replaced by a restore or a
+	// move is kept before reconcile drops it.
+	ReplacedDBGrace time.Duration
 
 	// CookieSecure marks session cookies Secure (set it behind HTTPS).
 	CookieSecure bool
@@ -111,6 +117,8 @@ func FromEnv(get func(string) string) (*Config, error) {
 		PoolConnsPerVend:  p.integer("STOREFLEET_POOL_CONNS_PER_VENDOR", 4),
 		PoolIdleTimeout:   p.duration("STOREFLEET_POOL_IDLE_TIMEOUT", 5*time.Minute),
 		VendorDeleteGrace: p.duration("STOREFLEET_VENDOR_DELETE_GRACE", 7*24*time.Hour),
+		BackupBucket:      p.str("STOREFLEET_BACKUP_BUCKET", ""),
+		ReplacedDBGrace:   p.duration("STOREFLEET_REPLACED_DB_GRACE", 72*time.Hour),
 		CookieSecure:      p.boolean("STOREFLEET_COOKIE_SECURE", false),
 		LogFormat:         p.str("STOREFLEET_LOG_FORMAT", "text"),
 		LogLevel:          p.str("STOREFLEET_LOG_LEVEL", "info"),
@@ -136,6 +144,9 @@ func FromEnv(get func(string) string) (*Config, error) {
 	}
 	if c.TemplateDB == "" {
 		c.TemplateDB = c.Prefix + "_template"
+	}
+	if c.BackupBucket == "" {
+		c.BackupBucket = strings.ReplaceAll(c.Prefix, "_", "-") + "-backups"
 	}
 	if !validPrefix(c.Prefix) {
 		p.errs = append(p.errs, "STOREFLEET_NAME_PREFIX must be 1 to 20 lower-case letters, digits or underscores, starting with a letter")

@@ -22,13 +22,16 @@ type ReconcileReport struct {
 	OrphanDatabases []string `json:"orphan_databases"`
 	OrphanRoles     []string `json:"orphan_roles"`
 	OrphanBuckets   []string `json:"orphan_buckets"`
+	// DroppedCopies are databases replaced by a restore or a move whose
+	// grace period is over, and copies left by an attempt that died.
+	DroppedCopies []string `json:"dropped_copies"`
 	// Errors are what could not be fixed, one line each.
 	Errors []string `json:"errors"`
 }
 
 // Clean reports whether nothing needed fixing and nothing failed.
 func (r *ReconcileReport) Clean() bool {
-	return len(r.Unfinished)+len(r.Purged)+len(r.OrphanDatabases)+len(r.OrphanRoles)+len(r.OrphanBuckets)+len(r.Errors) == 0
+	return len(r.Unfinished)+len(r.Purged)+len(r.OrphanDatabases)+len(r.OrphanRoles)+len(r.OrphanBuckets)+len(r.DroppedCopies)+len(r.Errors) == 0
 }
 
 // Reconcile finishes vendors left mid-lifecycle, removes vendors whose
@@ -36,7 +39,7 @@ func (r *ReconcileReport) Clean() bool {
 // that no vendor owns. With dryRun it only reports.
 func (p *Provisioner) Reconcile(ctx context.Context, dryRun bool) (*ReconcileReport, error) {
 	rep := &ReconcileReport{DryRun: dryRun, Unfinished: []string{}, Purged: []string{},
-		OrphanDatabases: []string{}, OrphanRoles: []string{}, OrphanBuckets: []string{}, Errors: []string{}}
+		OrphanDatabases: []string{}, OrphanRoles: []string{}, OrphanBuckets: []string{}, DroppedCopies: []string{}, Errors: []string{}}
 
 	vendors, err := p.o.Store.ListVendors(ctx, platform.VendorFilter{States: []platform.State{
 		platform.StateRequested, platform.StateDatabaseReady, platform.StateBucketReady,
@@ -61,10 +64,50 @@ func (p *Provisioner) Reconcile(ctx context.Context, dryRun bool) (*ReconcileRep
 		}
 	}
 
+	if err := p.dropOldCopies(ctx, rep); err != nil {
+		return nil, err
+	}
 	if err := p.findOrphans(ctx, rep); err != nil {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// dropOldCopies drops databases retired by a restore or a move once their
+// grace period is over, and copies that an attempt which died left
+// 'preparing' for more than an hour (under the vendor lock, so never one
+// that is still being made).
+func (p *Provisioner) dropOldCopies(ctx context.Context, rep *ReconcileReport) error {
+	rows, err := p.o.Store.Pool().Query(ctx, `SELECT id, vendor_id, server_id, db_name FROM vendor_databases
+		WHERE (status = 'retired' AND drop_after <= now()) OR (status = 'preparing' AND created_at < now() - interval '1 hour')`)
+	if err != nil {
+		return fmt.Errorf("list old copies: %w", err)
+	}
+	type old struct {
+		ID, VendorID, ServerID int64
+		DB                     string
+	}
+	olds, err := pgx.CollectRows(rows, pgx.RowToStructByPos[old])
+	if err != nil {
+		return fmt.Errorf("list old copies: %w", err)
+	}
+	for _, o := range olds {
+		rep.DroppedCopies = append(rep.DroppedCopies, o.DB)
+		if rep.DryRun {
+			continue
+		}
+		err := p.WithVendorLock(ctx, o.VendorID, func() error {
+			if err := p.DropDatabase(ctx, o.ServerID, o.DB); err != nil {
+				return err
+			}
+			_, err := p.o.Store.Pool().Exec(ctx, `UPDATE vendor_databases SET status = 'dropped' WHERE id = $1 AND status <> 'current'`, o.ID)
+			return err
+		})
+		if err != nil {
+			rep.Errors = append(rep.Errors, err.Error())
+		}
+	}
+	return nil
 }
 
 // findOrphans looks for resources named like ours that no vendor owns. A

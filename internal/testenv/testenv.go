@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/joho/godotenv"
 
+	"github.com/storefleet/storefleet/internal/backup"
 	"github.com/storefleet/storefleet/internal/config"
 	"github.com/storefleet/storefleet/internal/database"
 	"github.com/storefleet/storefleet/internal/migrate"
@@ -47,6 +48,7 @@ type Env struct {
 	Box     *secretbox.Box
 	Objects *storage.Admin
 	Prov    *provision.Provisioner
+	Backups *backup.Service
 	// RouterURL is this test's read-only control-plane role.
 	RouterURL string
 }
@@ -265,6 +267,7 @@ func newEnv(ctx context.Context, v map[string]string, box *secretbox.Box, prefix
 		BaseDomain: cfg.BaseDomain, DeleteGrace: time.Hour, SSLMode: cfg.DBSSLMode, Logger: slog.New(slog.DiscardHandler),
 	})
 	e := &Env{Vars: vars, Cfg: cfg, CP: cp, Store: store, Box: box, Objects: objects, Prov: prov, RouterURL: cfg.RouterURL}
+	e.Backups = e.newBackups("")
 	actor := platform.Actor{Kind: "system", Name: "testenv"}
 	if _, err := prov.AddServer(ctx, actor, "primary", v["STOREFLEET_DB_SERVER_URL"]); err != nil {
 		e.close()
@@ -406,7 +409,32 @@ func Attach(t testing.TB, crashAfter string) *Env {
 		Store: store, Box: box, Objects: objects, Prefix: cfg.Prefix, TemplateDB: cfg.TemplateDB,
 		BaseDomain: cfg.BaseDomain, DeleteGrace: time.Hour, SSLMode: cfg.DBSSLMode, CrashAfter: crashAfter,
 	})
-	return &Env{Cfg: cfg, CP: cp, Store: store, Box: box, Objects: objects, Prov: prov, RouterURL: cfg.RouterURL}
+	e := &Env{Cfg: cfg, CP: cp, Store: store, Box: box, Objects: objects, Prov: prov, RouterURL: cfg.RouterURL}
+	e.Backups = e.newBackups(crashAfter)
+	return e
+}
+
+func (e *Env) newBackups(crashAfter string) *backup.Service {
+	return &backup.Service{Store: e.Store, Prov: e.Prov, Objects: e.Objects, Bucket: e.Cfg.BackupBucket,
+		SSLMode: e.Cfg.DBSSLMode, Grace: time.Hour, CrashAfter: crashAfter}
+}
+
+// AddSecondServer records the test services' second PostgreSQL server as
+// "second", with a template at the newest version, and returns it.
+func (e *Env) AddSecondServer(t testing.TB) *platform.Server {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := e.Prov.AddServer(ctx, platform.Actor{Kind: "system", Name: "test"}, "second", e.Vars["STOREFLEET_DB_SERVER2_URL"])
+	if err != nil {
+		t.Fatalf("add the second server: %v", err)
+	}
+	if err := e.Prov.PrepareTemplate(ctx, srv.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Prov.MigrateTemplate(ctx, srv.ID, migrate.Tenant, migrate.Tenant.Head(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return srv
 }
 
 // UseOwnTemplate gives this Env a template database of its own at version
@@ -426,6 +454,7 @@ func (e *Env) UseOwnTemplate(t testing.TB, set migrate.Set, version int64) {
 		BaseDomain: e.Cfg.BaseDomain, DeleteGrace: time.Hour, SSLMode: e.Cfg.DBSSLMode,
 	})
 	old.Close()
+	e.Backups = e.newBackups("")
 	servers, err := e.Store.Servers(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/storefleet/storefleet/internal/backup"
 	"github.com/storefleet/storefleet/internal/config"
 	"github.com/storefleet/storefleet/internal/database"
 	"github.com/storefleet/storefleet/internal/platform"
@@ -22,6 +23,7 @@ type Platform struct {
 	Box     *secretbox.Box
 	Objects *storage.Admin
 	Prov    *provision.Provisioner
+	Backups *backup.Service
 }
 
 // Options tune Open.
@@ -54,7 +56,9 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Option
 		Store: store, Box: box, Objects: objects, Prefix: cfg.Prefix, TemplateDB: cfg.TemplateDB,
 		BaseDomain: cfg.BaseDomain, DeleteGrace: cfg.VendorDeleteGrace, SSLMode: cfg.DBSSLMode, Logger: logger, CrashAfter: o.CrashAfter,
 	})
-	return &Platform{Cfg: cfg, Store: store, Box: box, Objects: objects, Prov: prov}, nil
+	backups := &backup.Service{Store: store, Prov: prov, Objects: objects, Bucket: cfg.BackupBucket,
+		SSLMode: cfg.DBSSLMode, Grace: cfg.ReplacedDBGrace, Logger: logger, CrashAfter: o.CrashAfter}
+	return &Platform{Cfg: cfg, Store: store, Box: box, Objects: objects, Prov: prov, Backups: backups}, nil
 }
 
 // Close releases every connection.

@@ -111,6 +111,7 @@ func init() {
 					list("orphan databases", rep.OrphanDatabases)
 					list("orphan roles", rep.OrphanRoles)
 					list("orphan buckets", rep.OrphanBuckets)
+					list("replaced or abandoned database copies", rep.DroppedCopies)
 					for _, e := range rep.Errors {
 						fmt.Fprintf(w, "error\t%s\n", e)
 					}
