@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/storefleet/storefleet/internal/platform"
+	"github.com/storefleet/storefleet/internal/provision"
 )
 
 // VerifyResult reports one verification.
@@ -158,4 +159,31 @@ func (s *Service) BackupAll(ctx context.Context, actor platform.Actor, kind stri
 	close(work)
 	wg.Wait()
 	return out, ctx.Err()
+}
+
+// DeleteOptions control DeleteVendor.
+type DeleteOptions struct {
+	// Now removes the data at once instead of after the grace period.
+	Now bool
+	// SkipFinalBackup deletes without taking a final backup first.
+	SkipFinalBackup bool
+}
+
+// DeleteVendor takes a final backup of the vendor and then deletes it
+// (unrouted at once, data removed after the grace period, or now). If the
+// final backup fails, nothing is deleted.
+func (s *Service) DeleteVendor(ctx context.Context, actor platform.Actor, slug string, o DeleteOptions) (*platform.Vendor, *Backup, error) {
+	v, err := s.Store.VendorBySlug(ctx, slug)
+	if err != nil {
+		return nil, nil, err
+	}
+	var final *Backup
+	if !o.SkipFinalBackup && v.DBName != "" && !v.State.Provisioning() && v.State != platform.StateDeleting {
+		final, err = s.Run(ctx, actor, slug, "final")
+		if err != nil {
+			return nil, nil, fmt.Errorf("the final backup failed, so %s was not deleted: %w", slug, err)
+		}
+	}
+	v, err = s.Prov.DeleteVendor(ctx, actor, slug, provision.DeleteOptions{Now: o.Now})
+	return v, final, err
 }

@@ -95,3 +95,19 @@ func LeastLoadedServer(ctx context.Context, q Querier) (*Server, error) {
 	}
 	return srv, nil
 }
+
+// SetServerState marks a server active or draining (no new vendors).
+func (s *Store) SetServerState(ctx context.Context, name, state string) (*Server, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE db_servers SET state = $2 WHERE name = $1`, name, state)
+	if err != nil {
+		return nil, fmt.Errorf("set server %s %s: %w", name, state, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, fmt.Errorf("database server %q: %w", name, ErrNotFound)
+	}
+	var id int64
+	if err := s.pool.QueryRow(ctx, `SELECT id FROM db_servers WHERE name = $1`, name).Scan(&id); err != nil {
+		return nil, fmt.Errorf("find server %s: %w", name, err)
+	}
+	return s.Server(ctx, id)
+}

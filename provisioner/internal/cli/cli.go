@@ -17,6 +17,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/storefleet/storefleet/internal/backup"
 	"github.com/storefleet/storefleet/internal/config"
 	"github.com/storefleet/storefleet/internal/logging"
 	"github.com/storefleet/storefleet/internal/platform"
@@ -134,6 +135,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	name := top.Arg(0)
+	rest := top.Args()[1:]
+	if name == "servers" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") { // two-word commands
+		name, rest = name+" "+rest[0], rest[1:]
+	}
 	if name == "help" {
 		if top.NArg() > 1 {
 			return Run(ctx, []string{top.Arg(1), "--help"}, stdout, stderr)
@@ -147,6 +152,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cmd = c
 		}
 	}
+	if cmd == nil && name == "servers" {
+		fmt.Fprintln(stdout, "usage: provisioner servers add|list|drain|activate [flags]")
+		for _, c := range commands {
+			if strings.HasPrefix(c.name, "servers ") {
+				fmt.Fprintf(stdout, "  %-17s %s\n", c.name, c.summary)
+			}
+		}
+		if len(rest) > 0 && (rest[0] == "--help" || rest[0] == "-h" || rest[0] == "-help") {
+			return ExitOK
+		}
+		return ExitUsage
+	}
 	if cmd == nil {
 		fmt.Fprintf(stderr, "provisioner: unknown command %q\nfix: run `provisioner --help` to see the commands\n", name)
 		return ExitUsage
@@ -157,14 +174,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&env.JSON, "json", false, "print JSON for scripts instead of tables")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn or error")
 	run := cmd.setup(fs, env)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: provisioner %s %s\n\n%s\n\nflags:\n", cmd.name, cmd.args, cmd.summary)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(top.Args()[1:]); err != nil {
+	fs.Usage = func() {} // printed below, once, where it belongs
+	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
-			fs.Usage()
+			fmt.Fprintf(stdout, "usage: provisioner %s %s\n\n%s.\n\nflags:\n", cmd.name, cmd.args, cmd.summary)
+			fs.PrintDefaults()
 			return ExitOK
 		}
 		fmt.Fprintf(stderr, "fix: run `provisioner %s --help` for its flags\n", cmd.name)
@@ -198,6 +213,14 @@ func hint(cmd string, err error) string {
 	var ue usageError
 	msg := err.Error()
 	switch {
+	case errors.Is(err, backup.ErrCorrupt):
+		return "this backup cannot be trusted; pick another with `provisioner backups --vendor S` (the live vendor was not touched)"
+	case errors.Is(err, backup.ErrWrongVendor):
+		return "restore a backup of the same vendor, or add --as NEW_SLUG to restore it as a separate vendor"
+	case errors.Is(err, backup.ErrNotUsable):
+		return "pick a completed backup from `provisioner backups --vendor S`"
+	case strings.Contains(msg, "final backup failed"):
+		return "fix what made the backup fail, or delete without one: --skip-final-backup --confirm SLUG"
 	case errors.Is(err, errSomeFailed):
 		return "fix the causes listed above, then run `provisioner migrate-all --resume`"
 	case strings.Contains(msg, "another migrate-all is running"):

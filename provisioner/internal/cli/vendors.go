@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/storefleet/storefleet/internal/backup"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 )
@@ -131,12 +132,13 @@ func init() {
 			})
 		}})
 
-	register(&command{name: "delete-vendor", args: "--slug S [--now --confirm S]",
-		summary: "stop routing a vendor and remove its data after the grace period",
+	register(&command{name: "delete-vendor", args: "--slug S [--now --confirm S] [--skip-final-backup --confirm S]",
+		summary: "take a final backup, stop routing the vendor, and remove its data after the grace period",
 		setup: func(fs *flag.FlagSet, env *Env) func(context.Context) error {
 			slug := fs.String("slug", "", "the vendor's slug (required)")
 			now := fs.Bool("now", false, "remove the database, role and bucket now, without a grace period")
-			confirm := fs.String("confirm", "", "with --now: the vendor's slug again, to confirm")
+			confirm := fs.String("confirm", "", "with --now or --skip-final-backup: the vendor's slug again, to confirm")
+			skip := fs.Bool("skip-final-backup", false, "delete without taking a final backup first")
 			return func(ctx context.Context) error {
 				if *slug == "" {
 					return usagef("--slug is required")
@@ -144,15 +146,21 @@ func init() {
 				if *now && *confirm != *slug {
 					return usagef("--now removes the data for good: add --confirm %s to go ahead", *slug)
 				}
+				if *skip && *confirm != *slug {
+					return usagef("--skip-final-backup leaves no copy behind: add --confirm %s to go ahead", *slug)
+				}
 				p, err := env.Platform(ctx)
 				if err != nil {
 					return err
 				}
-				v, err := p.Prov.DeleteVendor(ctx, env.Actor(), *slug, provision.DeleteOptions{Now: *now})
+				v, final, err := p.Backups.DeleteVendor(ctx, env.Actor(), *slug, backup.DeleteOptions{Now: *now, SkipFinalBackup: *skip})
 				if err != nil {
 					return err
 				}
-				env.Print(v, func(w io.Writer) {
+				env.Print(map[string]any{"vendor": v, "final_backup": final}, func(w io.Writer) {
+					if final != nil {
+						fmt.Fprintf(w, "final backup %d taken (%s/%s)\n", final.ID, final.Bucket, final.Prefix)
+					}
 					if v.State == platform.StateDeleted {
 						fmt.Fprintf(w, "vendor %s deleted: database, role and bucket removed\n", v.Slug)
 						return
