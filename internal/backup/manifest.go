@@ -16,16 +16,16 @@ import (
 
 // Manifest describes one backup; it is stored next to the dump.
 type Manifest struct {
-	Format        int              `json:"format"`
-	BackupID      int64            `json:"backup_id"`
-	VendorID      int64            `json:"vendor_id"`
-	Slug          string           `json:"slug"`
-	Database      string           `json:"database"`
-	SchemaVersion int64            `json:"schema_version"`
-	CreatedAt     time.Time        `json:"created_at"`
-	Dump          ObjectInfo       `json:"dump"`
-	Objects       []ObjectInfo     `json:"objects"`
-	RowCounts     map[string]int64 `json:"row_counts"`
+	Format        int               `json:"format"`
+	BackupID      int64             `json:"backup_id"`
+	VendorID      int64             `json:"vendor_id"`
+	Slug          string            `json:"slug"`
+	Database      string            `json:"database"`
+	SchemaVersion int64             `json:"schema_version"`
+	CreatedAt     time.Time         `json:"created_at"`
+	Dump          ObjectInfo        `json:"dump"`
+	Objects       []ObjectInfo      `json:"objects"`
+	RowCounts     map[string]int64  `json:"row_counts"`
 	Tools         map[string]string `json:"tools"`
 }
 

@@ -412,5 +412,3 @@ func (s *Service) crashPoint(step string) {
 		select {}
 	}
 }
-
-

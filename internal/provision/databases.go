@@ -107,7 +107,9 @@ func (n Names) CopyName(vendorID, rowID int64) string {
 }
 
 // Seal seals a secret with the platform's master key for a context.
-func (p *Provisioner) Seal(plaintext []byte, context string) []byte { return p.o.Box.Seal(plaintext, context) }
+func (p *Provisioner) Seal(plaintext []byte, context string) []byte {
+	return p.o.Box.Seal(plaintext, context)
+}
 
 // Open opens a sealed secret.
 func (p *Provisioner) Open(sealed []byte, context string) ([]byte, error) {

@@ -212,3 +212,25 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestReadOnlyVendorBrowsesButRefusesWrites(t *testing.T) {
+	t.Parallel()
+	s := newShopEnv(t)
+	s.e.CreateVendor(t, "acme", "Acme Tools")
+	if _, err := s.e.CP.Exec(context.Background(), `UPDATE vendors SET read_only = true WHERE slug = 'acme'`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/", strings.NewReader("x=1"))
+		req.Host = "acme.localhost"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 503 && resp.Header.Get("Retry-After") != ""
+	})
+	if code, _ := s.get(t, "acme.localhost", "/"); code != 200 {
+		t.Errorf("browsing a read-only vendor: %d", code)
+	}
+}

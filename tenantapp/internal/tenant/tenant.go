@@ -117,6 +117,10 @@ func (m *Middleware) resolve(r *http.Request) (*Tenant, *http.Request, error) {
 	default: // still being created, or being deleted: not routable
 		return nil, r, errNoShop
 	}
+	if entry.ReadOnly && !safeMethod(r.Method) {
+		return nil, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 30,
+			Message: entry.Name + " is undergoing maintenance: you can browse, but changes are paused for a few moments. Please try again shortly."}
+	}
 	if entry.SchemaVersion < OldestSchema {
 		return nil, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 60,
 			Message: entry.Name + " is being upgraded. Please come back in a few minutes."}
@@ -127,6 +131,11 @@ func (m *Middleware) resolve(r *http.Request) (*Tenant, *http.Request, error) {
 			Message: "The shop cannot be reached right now. Please try again in a moment.", Err: err}
 	}
 	return &Tenant{Entry: entry, Base: base, Pool: pool}, r, nil
+}
+
+// safeMethod reports whether a request only reads.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
 func stripPrefix(r *http.Request, prefix, rest string) *http.Request {
