@@ -404,3 +404,54 @@ func TestBackupAllInParallel(t *testing.T) {
 		}
 	}
 }
+
+func TestRetentionKeepsDailyAndWeekly(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	ctx := context.Background()
+	shop(t, e, "acme", 2)
+	var ids []int64
+	for range 6 {
+		b, err := e.Backups.Run(ctx, actor, "acme", "scheduled")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, b.ID)
+	}
+	// Spread them over the last weeks: 0, 1, 2, 9, 16 and 30 days ago.
+	for i, days := range []int{30, 16, 9, 2, 1, 0} {
+		if _, err := e.CP.Exec(ctx, `UPDATE backups SET started_at = now() - make_interval(days => $2) WHERE id = $1`, ids[i], days); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := e.Backups.ApplyRetention(ctx, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kept: today and yesterday (daily 2), plus the newest of a second week.
+	if len(res.Expired) == 0 || res.Kept < 3 {
+		t.Fatalf("retention: %+v", res)
+	}
+	for _, id := range res.Expired {
+		b, _ := e.Backups.Get(ctx, id)
+		if b.ExpiredAt == nil {
+			t.Errorf("backup %d not marked expired", id)
+		}
+		objs := e.Objects.Client().ListObjects(ctx, b.Bucket, minio.ListObjectsOptions{Prefix: b.Prefix, Recursive: true})
+		for o := range objs {
+			t.Errorf("expired backup %d still has %s", id, o.Key)
+		}
+	}
+	newest, err := e.Backups.Latest(ctx, shopID(t, e, "acme"))
+	if err != nil || newest.ID != ids[5] {
+		t.Errorf("the newest backup must stay: %+v %v", newest, err)
+	}
+}
+
+func shopID(t *testing.T, e *testenv.Env, slug string) int64 {
+	v, err := e.Store.VendorBySlug(context.Background(), slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.ID
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/storefleet/storefleet/internal/backup"
 	"github.com/storefleet/storefleet/internal/config"
 	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/jobs"
 	"github.com/storefleet/storefleet/internal/migrate"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
@@ -101,6 +102,7 @@ var (
 // a changed migration gets a fresh template.
 func migrationsHash() string {
 	h := sha256.New()
+	h.Write([]byte("control plane with River's job tables")) // what else the templates hold
 	for _, set := range []migrate.Set{migrate.ControlPlane, migrate.Tenant} {
 		_ = fs.WalkDir(set.FS, ".", func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
@@ -165,6 +167,15 @@ func ensureTemplates(ctx context.Context, v map[string]string, box *secretbox.Bo
 			return err
 		}
 		if _, err := provision.MigrateControlPlane(ctx, with(v["STOREFLEET_CONTROLPLANE_DATABASE_URL"], tmp), nil); err != nil {
+			return err
+		}
+		pool, err := database.Open(ctx, with(v["STOREFLEET_CONTROLPLANE_DATABASE_URL"], tmp))
+		if err != nil {
+			return err
+		}
+		err = jobs.Migrate(ctx, pool)
+		pool.Close()
+		if err != nil {
 			return err
 		}
 		if _, err := conn.Exec(ctx, `ALTER DATABASE `+database.Ident(tmp)+` RENAME TO `+database.Ident(controlPlaneTmpl)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/storefleet/storefleet/internal/auth"
+	"github.com/storefleet/storefleet/internal/jobs"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 )
@@ -39,6 +40,9 @@ func init() {
 				}
 				p, err := env.Platform(ctx)
 				if err != nil {
+					return err
+				}
+				if err := jobs.Migrate(ctx, p.Store.Pool()); err != nil {
 					return err
 				}
 				if *serverURL == "" {
@@ -72,6 +76,13 @@ func init() {
 				}
 				ver, err := provision.MigrateControlPlane(ctx, cfg.ControlPlaneURL, env.Logger)
 				if err != nil {
+					return err
+				}
+				p, err := env.Platform(ctx)
+				if err != nil {
+					return err
+				}
+				if err := jobs.Migrate(ctx, p.Store.Pool()); err != nil {
 					return err
 				}
 				env.Print(map[string]any{"version": ver}, func(w io.Writer) { fmt.Fprintf(w, "control plane at version %d\n", ver) })
