@@ -31,7 +31,7 @@ func rawDump(b *testing.B, e *testenv.Env, v *platform.Vendor) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command("pg_dump", "--format=custom", "--no-owner", "--no-acl", "--file=/dev/null", u)
+	cmd := exec.Command("pg_dump", "--format=custom", "--no-owner", "--no-acl", "--no-sync", "--file=/dev/null", u)
 	cmd.Stderr = os.Stderr
 	t0 := time.Now()
 	if err := cmd.Run(); err != nil {

@@ -139,10 +139,10 @@ func (s *Service) prepareCopy(ctx context.Context, v *platform.Vendor, purpose s
 	if err != nil {
 		return nil, err
 	}
-	if serverID != v.ServerID {
-		if err := s.Prov.EnsureVendorRole(ctx, serverID, v); err != nil {
-			return nil, err
-		}
+	// The role exists on the vendor's server, except on a replacement for
+	// a lost one or on the destination of a move: make sure.
+	if err := s.Prov.EnsureVendorRole(ctx, serverID, v); err != nil {
+		return nil, err
 	}
 	if err := s.Prov.CreateEmptyDatabase(ctx, serverID, c.name, v.RoleName); err != nil {
 		return nil, err

@@ -51,9 +51,9 @@ type Alert struct {
 	State string `json:"state"`
 }
 
-const columns = `a.id, a.severity, a.kind, a.vendor_id, COALESCE(v.slug, ''), a.message, a.created_at,
+const columns = `a.id, a.severity, a.kind, a.vendor_id, COALESCE(v.slug, '') AS vendor, a.message, a.created_at,
 	a.acknowledged_at, a.acknowledged_by, a.resolved_at,
-	CASE WHEN a.resolved_at IS NOT NULL THEN 'resolved' WHEN a.acknowledged_at IS NOT NULL THEN 'acknowledged' ELSE 'open' END`
+	CASE WHEN a.resolved_at IS NOT NULL THEN 'resolved' WHEN a.acknowledged_at IS NOT NULL THEN 'acknowledged' ELSE 'open' END AS state`
 
 const from = ` FROM platform_alerts a LEFT JOIN vendors v ON v.id = a.vendor_id`
 

@@ -1,6 +1,7 @@
 // Package api is the control plane's admin JSON API under /api/v1: vendors
-// and their lifecycle, schema rollouts, and the audit log, for scripts holding an admin API
-// token. openapi.json, served at /api/v1/openapi.json, describes every
+// and their lifecycle, schema rollouts, backups, restores and moves (run in
+// the background and followed as operations), platform alerts, and the
+// audit log, for scripts holding an admin API token. openapi.json, served at /api/v1/openapi.json, describes every
 // route; a test keeps the two in step.
 //
 // One file per action; every route is declared in routes.go.
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/storefleet/storefleet/controlplane/internal/backups"
 	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
@@ -27,7 +29,11 @@ type Options struct {
 	// the console and closes it at shutdown. If nil, one over Store and
 	// Prov with migrate.Tenant is made, whose background runs are never
 	// cancelled.
-	Rollouts  *rollouts.Service
+	Rollouts *rollouts.Service
+	// Backups starts backups, verifications, restores and moves in the
+	// background; app.Main shares one with the console. If nil, one
+	// without a backup service is made, whose endpoints then fail.
+	Backups   *backups.Service
 	Responder *web.Responder
 	// TenantPublicURL is how shoppers reach a vendor, with {host} standing
 	// for the vendor's host name.
@@ -40,6 +46,7 @@ type Handler struct {
 	store     *platform.Store
 	prov      *provision.Provisioner
 	rollouts  *rollouts.Service
+	backups   *backups.Service
 	rs        *web.Responder
 	tenantURL string
 	log       *slog.Logger
@@ -47,12 +54,16 @@ type Handler struct {
 
 // New returns the admin API.
 func New(o Options) *Handler {
-	h := &Handler{store: o.Store, prov: o.Prov, rollouts: o.Rollouts, rs: o.Responder, tenantURL: o.TenantPublicURL, log: o.Logger}
+	h := &Handler{store: o.Store, prov: o.Prov, rollouts: o.Rollouts, backups: o.Backups, rs: o.Responder,
+		tenantURL: o.TenantPublicURL, log: o.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.rollouts == nil {
 		h.rollouts = rollouts.New(rollouts.Options{Store: o.Store, Prov: o.Prov, Logger: h.log})
+	}
+	if h.backups == nil {
+		h.backups = backups.New(backups.Options{Store: o.Store, Logger: h.log})
 	}
 	return h
 }

@@ -17,7 +17,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storefleet/storefleet/controlplane/internal/api"
+	"github.com/storefleet/storefleet/controlplane/internal/backups"
 	"github.com/storefleet/storefleet/controlplane/internal/console"
+	"github.com/storefleet/storefleet/controlplane/internal/operations"
 	"github.com/storefleet/storefleet/controlplane/internal/redisstore"
 	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/config"
@@ -156,9 +158,10 @@ func (m *Main) Run(ctx context.Context) error {
 	return err
 }
 
-// Close cancels the rollouts the console or the API started and waits for
-// them to record how far they got, then releases the connections Main
-// opened itself. It is safe to call more than once.
+// Close cancels the rollouts and the backup operations the console or the
+// API started and waits for them to record how far they got, then
+// releases the connections Main opened itself. It is safe to call more
+// than once.
 func (m *Main) Close() {
 	for i := len(m.closers) - 1; i >= 0; i-- {
 		m.closers[i]()
@@ -167,21 +170,25 @@ func (m *Main) Close() {
 	m.handler = nil
 }
 
-// consoleAndAPI builds the two audiences' handlers over one responder and
-// one rollout service, whose background runs Close stops.
+// consoleAndAPI builds the two audiences' handlers over one responder, one
+// rollout service and one backups service, whose background work Close
+// stops.
 func (m *Main) consoleAndAPI() (*console.Handler, *api.Handler, *web.Responder, error) {
 	rs := &web.Responder{Logger: m.Logger}
 	ro := rollouts.New(rollouts.Options{Store: m.Platform.Store, Prov: m.Platform.Prov, Logger: m.Logger, Set: m.MigrationSet})
 	m.closers = append(m.closers, ro.Close) // closed first: runs stop before the pools they use
+	ops := operations.New(operations.Options{Logger: m.Logger})
+	m.closers = append(m.closers, ops.Close) // likewise
+	bk := backups.New(backups.Options{Store: m.Platform.Store, Backups: m.Platform.Backups, Ops: ops, Logger: m.Logger})
 	cons, err := console.New(console.Options{
-		Store: m.Platform.Store, Prov: m.Platform.Prov, Rollouts: ro, Sessions: m.sessions(rs), Responder: rs,
+		Store: m.Platform.Store, Prov: m.Platform.Prov, Rollouts: ro, Backups: bk, Sessions: m.sessions(rs), Responder: rs,
 		TenantPublicURL: m.Config.TenantPublicURL, Logger: m.Logger,
 	})
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	rs.Page = cons.ErrorPage
-	a := api.New(api.Options{Store: m.Platform.Store, Prov: m.Platform.Prov, Rollouts: ro, Responder: rs,
+	a := api.New(api.Options{Store: m.Platform.Store, Prov: m.Platform.Prov, Rollouts: ro, Backups: bk, Responder: rs,
 		TenantPublicURL: m.Config.TenantPublicURL, Logger: m.Logger})
 	return cons, a, rs, nil
 }

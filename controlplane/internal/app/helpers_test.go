@@ -40,7 +40,7 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 func envPlatform(e *testenv.Env) *wiring.Platform {
-	return &wiring.Platform{Cfg: e.Cfg, Store: e.Store, Box: e.Box, Objects: e.Objects, Prov: e.Prov}
+	return &wiring.Platform{Cfg: e.Cfg, Store: e.Store, Box: e.Box, Objects: e.Objects, Prov: e.Prov, Backups: e.Backups}
 }
 
 // start builds the control plane through app.Main and serves its handler.

@@ -300,7 +300,7 @@ func (s *Service) StartMove(ctx context.Context, actor platform.Actor, v *platfo
 	}
 	to = strings.TrimSpace(to)
 	if to == "" {
-		return operations.Operation{}, &provision.ValidationError{Field: "to", Message: "is required: choose the database server to move to"}
+		return operations.Operation{}, &provision.ValidationError{Field: "to", Message: "is required: choose the server to move to"}
 	}
 	servers, err := s.store.Servers(ctx)
 	if err != nil {
@@ -314,12 +314,12 @@ func (s *Service) StartMove(ctx context.Context, actor platform.Actor, v *platfo
 	}
 	switch {
 	case target == nil:
-		return operations.Operation{}, &provision.ValidationError{Field: "to", Message: fmt.Sprintf("names no database server (there is no server %q)", to)}
+		return operations.Operation{}, &provision.ValidationError{Field: "to", Message: fmt.Sprintf("must name a database server; there is none called %q", to)}
 	case target.ID == v.ServerID:
-		return operations.Operation{}, &provision.ValidationError{Field: "to", Message: fmt.Sprintf("is the server %s is on already", v.Slug)}
+		return operations.Operation{}, &provision.ValidationError{Field: "to", Message: fmt.Sprintf("must be another server: %s is on %s already", v.Slug, v.ServerName)}
 	case target.State != "active":
 		return operations.Operation{}, &provision.ValidationError{Field: "to", Message: fmt.Sprintf(
-			"names a server that is %s; vendors move only to active servers", target.State)}
+			"must be an active server; %s is %s", target.Name, target.State)}
 	}
 	from := v.ServerName
 	title := "move to server " + target.Name

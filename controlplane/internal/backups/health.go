@@ -43,6 +43,10 @@ type Health struct {
 	RecentFailures []backup.Backup `json:"recent_failures"`
 }
 
+// NeedBackup is the number of vendors without a completed backup from
+// the last RecentWindow.
+func (h *Health) NeedBackup() int { return h.Stale + h.Never }
+
 // VerifyCounts are backups by verification result.
 type VerifyCounts struct {
 	OK         int `json:"ok"`

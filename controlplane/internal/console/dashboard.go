@@ -3,8 +3,12 @@ package console
 import (
 	"net/http"
 
+	"github.com/storefleet/storefleet/controlplane/internal/alerts"
 	"github.com/storefleet/storefleet/internal/platform"
 )
+
+// dashboardAlerts is how many unresolved alerts the dashboard lists.
+const dashboardAlerts = 5
 
 // provisioningStates are the steps before active.
 var provisioningStates = []platform.State{platform.StateRequested, platform.StateDatabaseReady,
@@ -34,10 +38,18 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	open, err := alerts.List(ctx, h.store, alerts.Filter{States: alerts.Unresolved, Limit: dashboardAlerts})
+	if err != nil {
+		return err
+	}
+	health, err := h.backups.Health(ctx)
+	if err != nil {
+		return err
+	}
 	return h.render(w, r, http.StatusOK, "dashboard", map[string]any{
 		"Title": "Dashboard", "Nav": "dashboard",
 		"Live": live, "Active": counts[platform.StateActive], "Suspended": counts[platform.StateSuspended],
 		"Provisioning": provisioning, "Deleting": counts[platform.StateDeleting], "Deleted": counts[platform.StateDeleted],
-		"Stuck": stuck, "Recent": recent, "Newest": newest,
+		"Stuck": stuck, "Recent": recent, "Newest": newest, "OpenAlerts": open, "Health": health,
 	})
 }

@@ -1,7 +1,8 @@
 // Package console is the admin console of the control plane: server-rendered
 // pages for platform admins to sign in, see the platform at a glance,
-// create, suspend, resume and delete vendors, and follow and resume schema
-// rollouts. Every form works without JavaScript; Alpine.js only adds
+// create, suspend, resume and delete vendors, follow and resume schema
+// rollouts, back up, verify, restore and move vendors, and handle platform
+// alerts. Every form works without JavaScript; Alpine.js only adds
 // confirmations and live progress.
 //
 // One file per action; every route is declared in routes.go.
@@ -26,6 +27,8 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/storefleet/storefleet/controlplane/internal/alerts"
+	"github.com/storefleet/storefleet/controlplane/internal/backups"
 	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
@@ -42,7 +45,12 @@ type Options struct {
 	// the API and closes it at shutdown. If nil, one over Store and Prov
 	// with migrate.Tenant is made, whose background runs are never
 	// cancelled.
-	Rollouts  *rollouts.Service
+	Rollouts *rollouts.Service
+	// Backups starts backups, verifications, restores and moves in the
+	// background; app.Main shares one with the API and closes its
+	// operations at shutdown. If nil, one without a backup service is made:
+	// the vendor pages then fail.
+	Backups   *backups.Service
 	Sessions  *scs.SessionManager
 	Responder *web.Responder
 	// TenantPublicURL is how shoppers reach a vendor, with {host} standing
@@ -56,6 +64,7 @@ type Handler struct {
 	store     *platform.Store
 	prov      *provision.Provisioner
 	rollouts  *rollouts.Service
+	backups   *backups.Service
 	sessions  *scs.SessionManager
 	rs        *web.Responder
 	tmpl      *web.Templates
@@ -66,13 +75,16 @@ type Handler struct {
 // New parses every console template (a broken one stops the start) and
 // returns the console.
 func New(o Options) (*Handler, error) {
-	h := &Handler{store: o.Store, prov: o.Prov, rollouts: o.Rollouts, sessions: o.Sessions, rs: o.Responder,
+	h := &Handler{store: o.Store, prov: o.Prov, rollouts: o.Rollouts, backups: o.Backups, sessions: o.Sessions, rs: o.Responder,
 		tenantURL: o.TenantPublicURL, log: o.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.rollouts == nil {
 		h.rollouts = rollouts.New(rollouts.Options{Store: o.Store, Prov: o.Prov, Logger: h.log})
+	}
+	if h.backups == nil {
+		h.backups = backups.New(backups.Options{Store: o.Store, Logger: h.log})
 	}
 	assets, err := assetVersions()
 	if err != nil {
@@ -94,13 +106,21 @@ func New(o Options) (*Handler, error) {
 		"millis":      millis,
 		"version":     version,
 		"historyRun":  historyRun,
+		"bytes":       humanBytes,
+		"took":        took,
+		"backupClass": backupClass,
+		"verifyClass": verifyClass,
+		"alertClass":  alertClass,
+		"opClass":     opClass,
+		"clock":       clock,
+		"dict":        dict,
 	}
 	h.tmpl, err = web.ParseTemplates(templates.FS, "controlplane", funcs)
 	if err != nil {
 		return nil, fmt.Errorf("console templates: %w", err)
 	}
 	for _, p := range []string{"login", "dashboard", "vendor_list", "vendor_new", "vendor_show", "audit_list", "token_list",
-		"migration_list", "migration_show", "error"} {
+		"migration_list", "migration_show", "backup_list", "error"} {
 		if !h.tmpl.Has(p) {
 			return nil, fmt.Errorf("console templates: page %s is missing", p)
 		}
@@ -170,19 +190,7 @@ func statusClass(s string) string {
 }
 
 // duration is a duration for people: "340 ms", "12.3 s", "4 min 05 s".
-func duration(d time.Duration) string {
-	switch {
-	case d < 0:
-		return "0 ms"
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%d min %02d s", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
-}
+func duration(d time.Duration) string { return backups.Duration(d) }
 
 // millis is a stored duration in milliseconds for people; "" if unknown.
 func millis(ms *int64) string {
@@ -248,6 +256,9 @@ const (
 	keyCSRF       = "csrf_token"
 	keyFlashOK    = "flash_ok"
 	keyFlashError = "flash_error"
+	// keyPendingOps lists the operations this session started whose
+	// outcome it has not been shown yet (ids separated by commas).
+	keyPendingOps = "pending_ops"
 )
 
 type ctxKey int
@@ -336,7 +347,18 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 		if m := h.sessions.PopString(ctx, keyFlashError); m != "" {
 			flashes = append(flashes, flash{"error", m})
 		}
-		data["Flashes"] = flashes
+		ended, shown := h.endedOps(ctx)
+		data["Flashes"] = append(flashes, ended...)
+		data["FlashedOps"] = shown
+	} else {
+		data["FlashedOps"] = map[int64]bool{}
+	}
+	if adminFrom(ctx) != nil {
+		counts, err := alerts.CountUnresolved(ctx, h.store)
+		if err != nil { // the badge is not worth failing the page for
+			h.log.Error("cannot count alerts", "request_id", web.RequestID(ctx), "err", err)
+		}
+		data["AlertCounts"] = counts
 	}
 	return h.tmpl.Render(w, status, page, data)
 }

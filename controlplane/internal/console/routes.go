@@ -35,6 +35,15 @@ func (h *Handler) Routes(r *mux.Router) {
 	s.Handle("/vendors/{slug}/suspend", h.wrap(h.vendorSuspend)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/resume", h.wrap(h.vendorResume)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/delete", h.wrap(h.vendorDelete)).Methods(http.MethodPost)
+	s.Handle("/vendors/{slug}/backups", h.wrap(h.backupCreate)).Methods(http.MethodPost)
+	s.Handle("/vendors/{slug}/restore", h.wrap(h.vendorRestore)).Methods(http.MethodPost)
+	s.Handle("/vendors/{slug}/move", h.wrap(h.vendorMove)).Methods(http.MethodPost)
+	s.Handle("/vendors/{slug}/operation", h.wrap(h.operationShow)).Methods(http.MethodGet)
+
+	s.Handle("/backups", h.wrap(h.backupList)).Methods(http.MethodGet)
+	s.Handle("/backups/{id:[0-9]+}/verify", h.wrap(h.backupVerify)).Methods(http.MethodPost)
+	s.Handle("/alerts/{id:[0-9]+}/acknowledge", h.wrap(h.alertAcknowledge)).Methods(http.MethodPost)
+	s.Handle("/alerts/{id:[0-9]+}/resolve", h.wrap(h.alertResolve)).Methods(http.MethodPost)
 
 	s.Handle("/migrations", h.wrap(h.migrationList)).Methods(http.MethodGet)
 	s.Handle("/migrations/{id:[0-9]+}", h.wrap(h.migrationShow)).Methods(http.MethodGet)

@@ -10,6 +10,10 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/storefleet/storefleet/controlplane/internal/alerts"
+	"github.com/storefleet/storefleet/controlplane/internal/backups"
+	"github.com/storefleet/storefleet/controlplane/internal/operations"
+	"github.com/storefleet/storefleet/internal/backup"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 	"github.com/storefleet/storefleet/internal/rollout"
@@ -46,6 +50,12 @@ func (h *Handler) vendorShowByID(w http.ResponseWriter, r *http.Request) error {
 type vendorAction struct {
 	Reason, Confirm string
 	Now             bool
+	// The restore form: the backup chosen, the slug typed and the slug of
+	// the new vendor to restore into, if any.
+	RestoreBackup             int64
+	RestoreConfirm, RestoreAs string
+	// The move form: the server chosen and the slug typed.
+	MoveTo, MoveConfirm string
 }
 
 // vendorSchema is the vendor page's schema card.
@@ -79,8 +89,8 @@ func (h *Handler) schemaOf(ctx context.Context, v *platform.Vendor) (*vendorSche
 }
 
 // renderVendor shows a vendor's page: properties, actions, schema and
-// migration history, lifecycle history and audit trail. errs holds form errors by field, form what
-// was typed.
+// migration history, backups (with restore and move), lifecycle history
+// and audit trail. errs holds form errors by field, form what was typed.
 func (h *Handler) renderVendor(w http.ResponseWriter, r *http.Request, status int, v *platform.Vendor, errs map[string]string, form ...vendorAction) error {
 	ctx := r.Context()
 	events, err := h.store.VendorEvents(ctx, v.ID, 50)
@@ -102,13 +112,84 @@ func (h *Handler) renderVendor(w http.ResponseWriter, r *http.Request, status in
 	if len(form) > 0 {
 		f = form[0]
 	}
+	bk, err := h.vendorBackups(r, v, f)
+	if err != nil {
+		return err
+	}
 	return h.render(w, r, status, "vendor_show", map[string]any{
 		"Title": v.Name, "Nav": "vendors", "V": v, "Events": events, "Trail": trail,
-		"Errors": errs, "Form": f, "Schema": schema,
+		"Errors": errs, "Form": f, "Schema": schema, "Backups": bk,
 		"CanSuspend": v.State == platform.StateActive,
 		"CanResume":  v.State == platform.StateSuspended,
 		"CanDelete":  v.State != platform.StateDeleted,
 	})
+}
+
+// backupsShown is how many backups the vendor page lists.
+const backupsShown = 20
+
+// vendorBackupsCard is the vendor page's backups card.
+type vendorBackupsCard struct {
+	List []backup.Backup
+	// More is true when the vendor has more backups than listed.
+	More bool
+	// Restorable are the listed backups a restore can use, newest first;
+	// Pick is the one the restore form selects.
+	Restorable []backup.Backup
+	Pick       int64
+	// Op is the vendor's newest operation since the control plane
+	// started, if any; Busy is true while it runs.
+	Op   *operations.Operation
+	Busy bool
+	// CanBackUp is true when the vendor's state allows backups, restores
+	// and moves.
+	CanBackUp bool
+	// MoveTargets are the other active database servers.
+	MoveTargets []*platform.Server
+	// ReadOnly is true while the vendor refuses writes, for ReadOnlyReason.
+	ReadOnly       bool
+	ReadOnlyReason string
+	// Alerts are the vendor's unresolved alerts.
+	Alerts []alerts.Alert
+}
+
+// vendorBackups reads the vendor page's backups card. The restore form
+// selects the backup the form held, else the one named by ?restore=, else
+// the newest usable one.
+func (h *Handler) vendorBackups(r *http.Request, v *platform.Vendor, f vendorAction) (*vendorBackupsCard, error) {
+	ctx := r.Context()
+	list, err := h.backups.List(ctx, v.ID, backupsShown)
+	if err != nil {
+		return nil, err
+	}
+	c := &vendorBackupsCard{List: list, More: len(list) == backupsShown, CanBackUp: backups.CanBackUp(v)}
+	for _, b := range list {
+		if b.State == "completed" && b.ExpiredAt == nil {
+			c.Restorable = append(c.Restorable, b)
+		}
+	}
+	c.Pick = f.RestoreBackup
+	if c.Pick == 0 {
+		c.Pick, _ = strconv.ParseInt(r.URL.Query().Get("restore"), 10, 64)
+	}
+	if c.Pick == 0 && len(c.Restorable) > 0 {
+		c.Pick = c.Restorable[0].ID
+	}
+	if op, ok := h.backups.Ops().ForVendor(v.ID); ok {
+		c.Op, c.Busy = &op, op.Running()
+	}
+	if v.State != platform.StateDeleted {
+		if c.MoveTargets, err = h.backups.MoveTargets(ctx, v); err != nil {
+			return nil, err
+		}
+		if c.ReadOnly, c.ReadOnlyReason, err = h.backups.ReadOnly(ctx, v.ID); err != nil {
+			return nil, err
+		}
+	}
+	if c.Alerts, err = alerts.List(ctx, h.store, alerts.Filter{States: alerts.Unresolved, VendorID: v.ID, Limit: 10}); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // vendorFromPath loads the vendor named in the URL.

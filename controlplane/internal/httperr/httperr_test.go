@@ -6,7 +6,10 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/storefleet/storefleet/controlplane/internal/alerts"
+	"github.com/storefleet/storefleet/controlplane/internal/operations"
 	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
+	"github.com/storefleet/storefleet/internal/backup"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 	"github.com/storefleet/storefleet/internal/rollout"
@@ -28,6 +31,13 @@ func TestFrom(t *testing.T) {
 		{"rollout busy", fmt.Errorf("resume run 3: %w", &rollout.ErrBusy{RunID: 4}), http.StatusConflict, ""},
 		{"not resumable", &rollouts.NotResumableError{RunID: 3, Reason: "it finished"}, http.StatusConflict, ""},
 		{"shutting down", rollouts.ErrShuttingDown, http.StatusServiceUnavailable, ""},
+		{"damaged backup", fmt.Errorf("backup 12: %w", backup.ErrCorrupt), http.StatusUnprocessableEntity, ""},
+		{"wrong vendor", fmt.Errorf("backup 12 of alpha: %w", backup.ErrWrongVendor), http.StatusConflict, ""},
+		{"not usable", fmt.Errorf("backup 12 is failed: %w", backup.ErrNotUsable), http.StatusConflict, ""},
+		{"operation busy", &operations.BusyError{Running: operations.Operation{Vendor: "acme", Title: "backup"}}, http.StatusConflict, ""},
+		{"operations shutting down", operations.ErrShuttingDown, http.StatusServiceUnavailable, ""},
+		{"alert handled", &alerts.StateError{ID: 3, State: alerts.StateResolved, Action: "resolve"}, http.StatusConflict, ""},
+		{"backup not found", fmt.Errorf("backup 99: %w", platform.ErrNotFound), http.StatusNotFound, ""},
 		{"web error", web.Errorf(http.StatusTeapot, "short and stout"), http.StatusTeapot, ""},
 		{"other", plain, 0, ""},
 	} {
