@@ -129,7 +129,8 @@ func TestPagesRequireLogin(t *testing.T) {
 	b := c.browser()
 	for _, path := range []string{"/admin/", "/admin/vendors", "/admin/vendors/new", "/admin/vendors/" + v.Slug,
 		"/admin/vendors/id/" + strconv.FormatInt(v.ID, 10), "/admin/audit", "/admin/tokens",
-		"/admin/migrations", "/admin/migrations/1", "/admin/migrations/1/progress"} {
+		"/admin/migrations", "/admin/migrations/1", "/admin/migrations/1/progress",
+		"/admin/backups", "/admin/vendors/" + v.Slug + "/operation"} {
 		p := b.get(path)
 		if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/admin/login") {
 			t.Errorf("GET %s signed out: %d to %q, want 303 to /admin/login", path, p.Status, p.Location)

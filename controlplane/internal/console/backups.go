@@ -67,13 +67,15 @@ func (h *Handler) endedOps(ctx context.Context) ([]flash, map[int64]bool) {
 	return out, shown
 }
 
-// vendorBackupsURL is the backups section of a vendor's page.
-func vendorBackupsURL(v *platform.Vendor) string {
-	return fmt.Sprintf("/admin/vendors/id/%d#backups", v.ID)
+// vendorPageURL is a vendor's page (by id, which works for deleted
+// vendors too), where a running operation and the outcome of one show at
+// the top.
+func vendorPageURL(v *platform.Vendor) string {
+	return fmt.Sprintf("/admin/vendors/id/%d", v.ID)
 }
 
 // afterStart answers a form that started an operation on v: the vendor
-// page follows it. A vendor that is busy or in the wrong state, a backup
+// page follows it, and flashes its outcome once it has ended. A vendor that is busy or in the wrong state, a backup
 // that cannot be used and a shutdown are said in a flash
 // message on that page; other errors are returned.
 func (h *Handler) afterStart(w http.ResponseWriter, r *http.Request, v *platform.Vendor, op operations.Operation, err error) error {
@@ -90,7 +92,7 @@ func (h *Handler) afterStart(w http.ResponseWriter, r *http.Request, v *platform
 	default:
 		h.rememberOp(ctx, op.ID)
 	}
-	return redirect(w, r, vendorBackupsURL(v))
+	return redirect(w, r, vendorPageURL(v))
 }
 
 // humanBytes is a stored size for people ("1.4 MiB"); "—" if unknown.

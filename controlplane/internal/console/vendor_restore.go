@@ -46,7 +46,7 @@ func (h *Handler) vendorRestore(w http.ResponseWriter, r *http.Request) error {
 			map[string]string{"restore_" + ve.Field: "The new vendor's slug " + ve.Message + "."}, form)
 	case errors.Is(err, platform.ErrNotFound) && form.RestoreBackup == 0:
 		h.flashError(ctx, "%s has no completed backup to restore yet; back it up first.", v.Slug)
-		return redirect(w, r, vendorBackupsURL(v))
+		return redirect(w, r, vendorPageURL(v))
 	case errors.Is(err, platform.ErrNotFound):
 		return h.renderVendor(w, r, http.StatusUnprocessableEntity, v,
 			map[string]string{"backup_id": httperr.Sentence(err.Error()) + ". Choose one of the backups listed."}, form)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/storefleet/storefleet/internal/benchtable"
 	"github.com/storefleet/storefleet/internal/database"
 	"github.com/storefleet/storefleet/internal/logging"
@@ -42,7 +44,6 @@ func BenchmarkStorefrontAcrossVendors(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer a.Close()
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
@@ -118,6 +119,34 @@ func BenchmarkStorefrontAcrossVendors(b *testing.B) {
 		one := drive(func(int64) string { return slugs[0] })
 		many := drive(func(i int64) string { return slugs[i%vendors] })
 		ratio := many / one
+		// The connection count is watched during the tenant app's runs only.
+		close(stopWatch)
+		watchWG.Wait()
+		// The same query straight through pgx, one pool per vendor, without
+		// the tenant app: what PostgreSQL itself does with many databases.
+		a.Close()
+		var rawPools []*pgxpool.Pool
+		for _, slug := range slugs {
+			v, err := e.Store.VendorBySlug(ctx, slug)
+			if err != nil {
+				b.Fatal(err)
+			}
+			u, err := e.Prov.VendorDatabaseURL(ctx, v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := database.Open(ctx, u, func(c *pgxpool.Config) { c.MaxConns = 2 })
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			rawPools = append(rawPools, p)
+		}
+		rawOne := driveRaw(b, rawPools[:1], clients, window)
+		rawMany := driveRaw(b, rawPools, clients, window)
+		_ = benchtable.Record(benchtable.Row{Issue: "#2", What: fmt.Sprintf("(reference) the page's query straight through pgx, %d vendors vs one", vendors),
+			Ours: fmt.Sprintf("%.0f q/s", rawMany), Baseline: fmt.Sprintf("one vendor %.0f q/s", rawOne),
+			Ratio: rawMany / rawOne, Target: "(informative)", Pass: true})
 		b.ReportMetric(one, "req/s-one-vendor")
 		b.ReportMetric(many, "req/s-200-vendors")
 		b.ReportMetric(ratio, "x-one-vendor")
@@ -129,6 +158,34 @@ func BenchmarkStorefrontAcrossVendors(b *testing.B) {
 			Ours: fmt.Sprint(maxConns.Load()), Baseline: fmt.Sprintf("configured cap %d", cfg.PoolMaxConns),
 			Ratio: float64(maxConns.Load()) / float64(cfg.PoolMaxConns), Target: "≤ 1.0x", Pass: maxConns.Load() <= int64(cfg.PoolMaxConns)})
 	}
-	close(stopWatch)
-	watchWG.Wait()
+}
+
+const pageQuery = `SELECT sku, title, description, price_minor, currency FROM products
+	WHERE state = 'active' ORDER BY created_at DESC, id DESC LIMIT 24`
+
+// driveRaw runs the storefront's query round robin over pools for the
+// window and returns queries per second.
+func driveRaw(b *testing.B, pools []*pgxpool.Pool, clients int, window time.Duration) float64 {
+	var n atomic.Int64
+	deadline := time.Now().Add(window)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				i := n.Add(1)
+				rows, err := pools[int(i)%len(pools)].Query(context.Background(), pageQuery)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				for rows.Next() {
+				}
+				rows.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / window.Seconds()
 }
