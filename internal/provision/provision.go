@@ -283,7 +283,10 @@ func (p *Provisioner) Advance(ctx context.Context, id int64) error {
 		case platform.StateRequested:
 			next, msg, stepErr = platform.StateDatabaseReady, "database "+v.DBName+" on "+v.ServerName, p.ensureDatabase(ctx, run, v)
 		case platform.StateDatabaseReady:
-			next, msg, stepErr = platform.StateBucketReady, "bucket "+v.Bucket, p.ensureBucket(ctx, v)
+			next, msg = platform.StateBucketReady, "bucket "+v.Bucket
+			if !run.bucketDone { // made with the database, unless that was another run
+				stepErr = p.ensureBucket(ctx, v)
+			}
 		case platform.StateBucketReady:
 			var ver int64
 			ver, stepErr = p.ensureSchema(ctx, run, v)
@@ -336,7 +339,11 @@ func (p *Provisioner) transition(ctx context.Context, id int64, from, to platfor
 }
 
 // ensureDatabase makes the vendor's role and database, cloned from the
-// template, owned by the role, closed to everyone else.
+// template, owned by the role, closed to everyone else. The role, the
+// clone and the vendor's bucket are made at the same time (each is
+// idempotent and owned by rows written before, so a crash in between
+// leaves nothing that reconcile cannot finish or recognise); the database
+// is handed to the role once both exist.
 func (p *Provisioner) ensureDatabase(ctx context.Context, run *advanceRun, v *platform.Vendor) error {
 	pool, srv, err := p.adminPool(ctx, v.ServerID)
 	if err != nil {
@@ -346,22 +353,43 @@ func (p *Provisioner) ensureDatabase(ctx context.Context, run *advanceRun, v *pl
 	if err != nil {
 		return fmt.Errorf("open password of %s: %w", v.DBName, err)
 	}
-	if err := p.ensureRole(ctx, pool, v.RoleName, string(pw)); err != nil {
-		return err
+	var roleErr, bucketErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		roleErr = p.ensureRole(ctx, pool, v.RoleName, string(pw))
+	}()
+	if p.o.Objects != nil && v.Bucket != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bucketErr = p.ensureBucket(ctx, v)
+		}()
+	}
+	cloneErr := p.cloneTemplate(ctx, pool, v.DBName)
+	wg.Wait()
+	if roleErr != nil {
+		return roleErr
 	}
 	p.crashPoint("role")
-	if err := p.cloneTemplate(ctx, pool, v.DBName, v.RoleName); err != nil {
-		return err
+	if cloneErr != nil {
+		return cloneErr
 	}
 	p.crashPoint("database")
+	run.bucketDone = bucketErr == nil && p.o.Objects != nil
 	conn, err := run.connect(ctx, p, srv, v.DBName)
 	if err != nil {
 		return err
 	}
-	// One transaction: close the database to everyone else, and hand the
-	// template's objects (owned by the tenant-owner role) to the vendor's
-	// own role; only objects inside this database move.
+	// One transaction: give the database to the vendor's role, close it to
+	// everyone else, and hand the template's objects (owned by the
+	// tenant-owner role) to the vendor's role; only objects inside this
+	// database move.
 	err = database.Transact(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `ALTER DATABASE `+database.Ident(v.DBName)+` OWNER TO `+database.Ident(v.RoleName)); err != nil {
+			return fmt.Errorf("give %s its database: %w", v.RoleName, err)
+		}
 		if _, err := tx.Exec(ctx, `REVOKE ALL ON DATABASE `+database.Ident(v.DBName)+` FROM PUBLIC`); err != nil {
 			return fmt.Errorf("revoke public access to %s: %w", v.DBName, err)
 		}
@@ -401,12 +429,12 @@ func (p *Provisioner) ensureRole(ctx context.Context, pool *pgxpool.Pool, role, 
 	return nil
 }
 
-// cloneTemplate runs CREATE DATABASE ... TEMPLATE, retrying while another
-// session (a template migration) holds the template open.
-func (p *Provisioner) cloneTemplate(ctx context.Context, pool *pgxpool.Pool, dbName, owner string) error {
+// cloneTemplate runs CREATE DATABASE ... TEMPLATE (owned by the platform
+// role until the vendor's role takes it), retrying while another session
+// (a template migration) holds the template open.
+func (p *Provisioner) cloneTemplate(ctx context.Context, pool *pgxpool.Pool, dbName string) error {
 	for attempt := 0; ; attempt++ {
-		_, err := pool.Exec(ctx, `CREATE DATABASE `+database.Ident(dbName)+` OWNER `+database.Ident(owner)+
-			` TEMPLATE `+database.Ident(p.o.TemplateDB))
+		_, err := pool.Exec(ctx, `CREATE DATABASE `+database.Ident(dbName)+` TEMPLATE `+database.Ident(p.o.TemplateDB))
 		switch {
 		case err == nil, database.Code(err) == database.CodeDuplicateDatabase:
 			return nil
@@ -474,6 +502,8 @@ func (p *Provisioner) ensureSchema(ctx context.Context, run *advanceRun, v *plat
 type advanceRun struct {
 	db   string
 	conn *pgx.Conn
+	// bucketDone says the bucket was made during the database step.
+	bucketDone bool
 }
 
 func (r *advanceRun) connect(ctx context.Context, p *Provisioner, srv *platform.Server, db string) (*pgx.Conn, error) {

@@ -282,6 +282,13 @@ func TestConsoleBackupVerifyRestore(t *testing.T) {
 	if len(rows) != 1 || rows[0].Actor != "admin:"+adminEmail || !strings.Contains(string(rows[0].After), now.DBName) {
 		t.Errorf("restore audit rows: %+v", rows)
 	}
+	// Each request is audited as the admin's, refused ones not at all.
+	for action, want := range map[string]int{"backup.create_requested": 1, "backup.verify_requested": 1, "vendor.restore_requested": 1} {
+		rows := c.audit(action)
+		if len(rows) != want || rows[0].Actor != "admin:"+adminEmail || rows[0].TargetID != strconv.FormatInt(v.ID, 10) {
+			t.Errorf("%s audit rows: %+v", action, rows)
+		}
+	}
 }
 
 // TestConsoleRestoreOfDamagedBackup restores a backup whose dump was
@@ -567,7 +574,13 @@ func TestAlerts(t *testing.T) {
 	wantAPIError(t, "bad state", api.do(http.MethodGet, "/api/v1/alerts?state=bogus", nil), http.StatusUnprocessableEntity, "state")
 	p = api.do(http.MethodPost, fmt.Sprintf("/api/v1/alerts/%d/acknowledge", warning), nil)
 	wantStatus(t, "acknowledge through the API", p, http.StatusOK)
-	if a := decode[struct{ Alert struct{ State, AcknowledgedBy string } }](t, p).Alert; a.State != "acknowledged" {
+	type alertJSON struct {
+		Alert struct {
+			State          string
+			AcknowledgedBy string `json:"acknowledged_by"`
+		}
+	}
+	if a := decode[alertJSON](t, p).Alert; a.State != "acknowledged" || a.AcknowledgedBy != "admin:"+adminEmail {
 		t.Errorf("acknowledged alert: %+v", a)
 	}
 	wantAPIError(t, "acknowledge twice", api.do(http.MethodPost, fmt.Sprintf("/api/v1/alerts/%d/acknowledge", warning), nil), http.StatusConflict, "")
@@ -584,4 +597,42 @@ func TestAlerts(t *testing.T) {
 	if !strings.Contains(e.Error.Message, "did not complete") {
 		t.Errorf("restore of a failed backup: %q", e.Error.Message)
 	}
+}
+
+// TestShutdownCancelsOperations closes the control plane while a restore
+// waits for the vendor's lock: Close cancels it and waits for it, the
+// vendor is untouched, and nothing new starts.
+func TestShutdownCancelsOperations(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	ctx := context.Background()
+	v := c.shop("acme", 5)
+	bk, err := c.Backups.Run(ctx, platform.Actor{Kind: "cli", Name: "tester"}, "acme", "manual")
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked, release := make(chan struct{}), make(chan struct{})
+	go func() { _ = c.Prov.WithVendorLock(ctx, v.ID, func() error { close(locked); <-release; return nil }) }()
+	<-locked
+	defer close(release)
+
+	api := c.api(c.newToken())
+	op := started(t, "restore", api.do(http.MethodPost, "/api/v1/vendors/acme/restore",
+		map[string]any{"backup_id": bk.ID, "confirm": "acme"}))
+	closed := make(chan struct{})
+	go func() { c.Main.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return while an operation waited for a lock")
+	}
+	// The server still answers with the handler it was given.
+	got := api.waitOp(op.ID)
+	if got.State != "failed" || !strings.Contains(got.Error, "control plane shut down") {
+		t.Fatalf("operation after Close: %+v", got)
+	}
+	if now := c.vendor("acme"); now.DBName != v.DBName {
+		t.Errorf("the vendor changed: %s", now.DBName)
+	}
+	wantAPIError(t, "back up after Close", api.do(http.MethodPost, "/api/v1/vendors/acme/backups", nil), http.StatusServiceUnavailable, "")
 }

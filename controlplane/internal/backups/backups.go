@@ -14,8 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/storefleet/storefleet/controlplane/internal/operations"
 	"github.com/storefleet/storefleet/internal/backup"
@@ -105,12 +108,27 @@ func checkState(v *platform.Vendor, action string) error {
 	return nil
 }
 
-// start hands an operation on v to the operations service.
-func (s *Service) start(ctx context.Context, actor platform.Actor, v *platform.Vendor, kind, title string, run operations.Func) (operations.Operation, error) {
+// start hands an operation on v to the operations service. The
+// operation first writes the request to the audit log as action (who
+// asked for what, whether it then works or not), and does nothing if that
+// fails.
+func (s *Service) start(ctx context.Context, actor platform.Actor, v *platform.Vendor, kind, title, action string,
+	details map[string]any, run operations.Func) (operations.Operation, error) {
 	if s.svc == nil {
 		return operations.Operation{}, errNotConfigured
 	}
-	return s.ops.Start(ctx, operations.Request{Kind: kind, VendorID: v.ID, Vendor: v.Slug, Title: title, Actor: actor, Run: run})
+	audited := func(ctx context.Context) (operations.Outcome, error) {
+		err := s.store.Transact(ctx, func(tx pgx.Tx) error {
+			return platform.Audit(ctx, tx, actor, platform.AuditEntry{Action: action, TargetType: "vendor",
+				TargetID: strconv.FormatInt(v.ID, 10), After: details})
+		})
+		if err != nil {
+			return operations.Outcome{Message: fmt.Sprintf("The %s of %s did not start: it could not be written to the audit log (%v).",
+				title, v.Slug, err)}, fmt.Errorf("audit the %s of %s: %w", title, v.Slug, err)
+		}
+		return run(ctx)
+	}
+	return s.ops.Start(ctx, operations.Request{Kind: kind, VendorID: v.ID, Vendor: v.Slug, Title: title, Actor: actor, Run: audited})
 }
 
 // StartBackup backs up v in the background. Errors at once:
@@ -119,16 +137,17 @@ func (s *Service) StartBackup(ctx context.Context, actor platform.Actor, v *plat
 	if err := checkState(v, "take a backup of"); err != nil {
 		return operations.Operation{}, err
 	}
-	return s.start(ctx, actor, v, KindBackup, "backup", func(ctx context.Context) (operations.Outcome, error) {
-		t0 := time.Now()
-		b, err := s.svc.Run(ctx, actor, v.Slug, "manual")
-		if err != nil {
-			return operations.Outcome{Message: fmt.Sprintf(
-				"The backup of %s failed: %v. It is recorded as failed and a critical alert was raised.", v.Slug, err)}, err
-		}
-		return operations.Outcome{Result: b, Message: fmt.Sprintf("Backed up %s: backup %d, a %s dump and %s, at schema %s, in %s.",
-			v.Slug, b.ID, HumanBytes(deref(b.DumpSize)), files(derefInt(b.ObjectsCount)), schema(b.SchemaVersion), Duration(time.Since(t0)))}, nil
-	})
+	return s.start(ctx, actor, v, KindBackup, "backup", "backup.create_requested", map[string]any{"kind": "manual"},
+		func(ctx context.Context) (operations.Outcome, error) {
+			t0 := time.Now()
+			b, err := s.svc.Run(ctx, actor, v.Slug, "manual")
+			if err != nil {
+				return operations.Outcome{Message: fmt.Sprintf(
+					"The backup of %s failed: %v. It is recorded as failed and a critical alert was raised.", v.Slug, err)}, err
+			}
+			return operations.Outcome{Result: b, Message: fmt.Sprintf("Backed up %s: backup %d, a %s dump and %s, at schema %s, in %s.",
+				v.Slug, b.ID, HumanBytes(deref(b.DumpSize)), files(derefInt(b.ObjectsCount)), schema(b.SchemaVersion), Duration(time.Since(t0)))}, nil
+		})
 }
 
 // StartVerify verifies backup id in the background: restored into a
@@ -154,24 +173,25 @@ func (s *Service) StartVerify(ctx context.Context, actor platform.Actor, id int6
 		return operations.Operation{}, &provision.StateError{Slug: v.Slug, State: v.State, Action: "verify a backup of"}
 	}
 	title := fmt.Sprintf("verification of backup %d", b.ID)
-	return s.start(ctx, actor, v, KindVerify, title, func(ctx context.Context) (operations.Outcome, error) {
-		res, err := s.svc.Verify(ctx, actor, b.ID)
-		if err != nil {
-			return operations.Outcome{}, err
-		}
-		if !res.OK {
-			ferr := fmt.Errorf("backup %d failed verification: %s", b.ID, res.Error)
-			if strings.Contains(res.Error, backup.ErrCorrupt.Error()) {
-				ferr = fmt.Errorf("backup %d failed verification: %w", b.ID, backup.ErrCorrupt)
+	return s.start(ctx, actor, v, KindVerify, title, "backup.verify_requested", map[string]any{"backup": b.ID},
+		func(ctx context.Context) (operations.Outcome, error) {
+			res, err := s.svc.Verify(ctx, actor, b.ID)
+			if err != nil {
+				return operations.Outcome{}, err
+			}
+			if !res.OK {
+				ferr := fmt.Errorf("backup %d failed verification: %s", b.ID, res.Error)
+				if strings.Contains(res.Error, backup.ErrCorrupt.Error()) {
+					ferr = fmt.Errorf("backup %d failed verification: %w", b.ID, backup.ErrCorrupt)
+				}
+				return operations.Outcome{Result: res, Message: fmt.Sprintf(
+					"Backup %d of %s failed verification: %s. It is marked failed and a critical alert was raised; do not rely on it.",
+					b.ID, v.Slug, res.Error)}, ferr
 			}
 			return operations.Outcome{Result: res, Message: fmt.Sprintf(
-				"Backup %d of %s failed verification: %s. It is marked failed and a critical alert was raised; do not rely on it.",
-				b.ID, v.Slug, res.Error)}, ferr
-		}
-		return operations.Outcome{Result: res, Message: fmt.Sprintf(
-			"Backup %d of %s is verified: restored into a scratch database, its checksum, schema version and all %d rows match the manifest (%s).",
-			b.ID, v.Slug, res.Rows, Duration(res.Duration))}, nil
-	})
+				"Backup %d of %s is verified: restored into a scratch database, its checksum, schema version and all %d rows match the manifest (%s).",
+				b.ID, v.Slug, res.Rows, Duration(res.Duration))}, nil
+		})
 }
 
 // usable refuses backups that cannot be verified or restored.
@@ -229,32 +249,37 @@ func (s *Service) StartRestore(ctx context.Context, actor platform.Actor, v *pla
 		title += " as the new vendor " + o.As
 	}
 	live := v.DBName
-	return s.start(ctx, actor, v, KindRestore, title, func(ctx context.Context) (operations.Outcome, error) {
-		res, err := s.svc.Restore(ctx, actor, v.Slug, o)
-		switch {
-		case errors.Is(err, backup.ErrCorrupt):
-			return operations.Outcome{Message: fmt.Sprintf(
-				"Backup %d cannot be restored: it is damaged (its checksum does not match the one recorded when it was made). "+
-					"Nothing was changed: %s still runs on %s. Restore an older backup.", b.ID, v.Slug, live)}, err
-		case err != nil && o.As != "":
-			return operations.Outcome{Message: fmt.Sprintf("The restore of backup %d as %s failed: %v. Nothing was changed on %s.",
-				b.ID, o.As, err, v.Slug)}, err
-		case err != nil:
-			return operations.Outcome{Message: fmt.Sprintf("The restore of backup %d failed: %v. Nothing was changed: %s still runs on %s.",
-				b.ID, err, v.Slug, live)}, err
-		case o.As != "":
-			return operations.Outcome{Result: res, Message: fmt.Sprintf(
-				"Restored backup %d of %s as the new vendor %s (database %s, %d rows checked) in %s.",
-				b.ID, v.Slug, res.Vendor, res.Database, res.RowsChecked, Duration(res.Duration))}, nil
-		}
-		msg := fmt.Sprintf("Restored backup %d into %s (%d rows checked) in %s; %s now runs on it.",
-			b.ID, res.Database, res.RowsChecked, Duration(res.Duration), v.Slug)
-		if res.Replaced != "" && res.DropAfter != nil {
-			msg += fmt.Sprintf(" The old database, %s, is kept until %s, then reconcile drops it.",
-				res.Replaced, res.DropAfter.UTC().Format("2006-01-02 15:04 UTC"))
-		}
-		return operations.Outcome{Result: res, Message: msg}, nil
-	})
+	details := map[string]any{"backup": b.ID, "database": live}
+	if o.As != "" {
+		details["as"] = o.As
+	}
+	return s.start(ctx, actor, v, KindRestore, title, "vendor.restore_requested", details,
+		func(ctx context.Context) (operations.Outcome, error) {
+			res, err := s.svc.Restore(ctx, actor, v.Slug, o)
+			switch {
+			case errors.Is(err, backup.ErrCorrupt):
+				return operations.Outcome{Message: fmt.Sprintf(
+					"Backup %d cannot be restored: it is damaged (its checksum does not match the one recorded when it was made). "+
+						"Nothing was changed: %s still runs on %s. Restore an older backup.", b.ID, v.Slug, live)}, err
+			case err != nil && o.As != "":
+				return operations.Outcome{Message: fmt.Sprintf("The restore of backup %d as %s failed: %v. Nothing was changed on %s.",
+					b.ID, o.As, err, v.Slug)}, err
+			case err != nil:
+				return operations.Outcome{Message: fmt.Sprintf("The restore of backup %d failed: %v. Nothing was changed: %s still runs on %s.",
+					b.ID, err, v.Slug, live)}, err
+			case o.As != "":
+				return operations.Outcome{Result: res, Message: fmt.Sprintf(
+					"Restored backup %d of %s as the new vendor %s (database %s, %d rows checked) in %s.",
+					b.ID, v.Slug, res.Vendor, res.Database, res.RowsChecked, Duration(res.Duration))}, nil
+			}
+			msg := fmt.Sprintf("Restored backup %d into %s (%d rows checked) in %s; %s now runs on it.",
+				b.ID, res.Database, res.RowsChecked, Duration(res.Duration), v.Slug)
+			if res.Replaced != "" && res.DropAfter != nil {
+				msg += fmt.Sprintf(" The old database, %s, is kept until %s, then reconcile drops it.",
+					res.Replaced, res.DropAfter.UTC().Format("2006-01-02 15:04 UTC"))
+			}
+			return operations.Outcome{Result: res, Message: msg}, nil
+		})
 }
 
 // checkNewSlug checks the slug of a vendor that a restore would create.
@@ -323,18 +348,19 @@ func (s *Service) StartMove(ctx context.Context, actor platform.Actor, v *platfo
 	}
 	from := v.ServerName
 	title := "move to server " + target.Name
-	return s.start(ctx, actor, v, KindMove, title, func(ctx context.Context) (operations.Outcome, error) {
-		res, err := s.svc.Move(ctx, actor, v.Slug, target.Name)
-		if err != nil {
-			return operations.Outcome{Message: fmt.Sprintf(
-				"The move of %s to server %s failed: %v. %s stays on server %s.", v.Slug, target.Name, err, v.Slug, from)}, err
-		}
-		return operations.Outcome{Result: res, Message: fmt.Sprintf(
-			"Moved %s from server %s to %s (database %s, %d rows copied); writes were refused for %s. "+
-				"The old copy, %s, takes no connections and is dropped after %s.",
-			v.Slug, res.From, res.To, res.Database, res.Rows, Duration(res.WritesRefused),
-			res.Replaced, res.DropAfter.UTC().Format("2006-01-02 15:04 UTC"))}, nil
-	})
+	return s.start(ctx, actor, v, KindMove, title, "vendor.move_requested", map[string]any{"from": from, "to": target.Name},
+		func(ctx context.Context) (operations.Outcome, error) {
+			res, err := s.svc.Move(ctx, actor, v.Slug, target.Name)
+			if err != nil {
+				return operations.Outcome{Message: fmt.Sprintf(
+					"The move of %s to server %s failed: %v. %s stays on server %s.", v.Slug, target.Name, err, v.Slug, from)}, err
+			}
+			return operations.Outcome{Result: res, Message: fmt.Sprintf(
+				"Moved %s from server %s to %s (database %s, %d rows copied); writes were refused for %s. "+
+					"The old copy, %s, takes no connections and is dropped after %s.",
+				v.Slug, res.From, res.To, res.Database, res.Rows, Duration(res.WritesRefused),
+				res.Replaced, res.DropAfter.UTC().Format("2006-01-02 15:04 UTC"))}, nil
+		})
 }
 
 // ReadOnly reports whether a vendor refuses writes (during a move, or
