@@ -93,6 +93,8 @@ type vendorJSON struct {
 	*platform.Vendor
 	URL    string           `json:"url,omitempty"`
 	Events []platform.Event `json:"events,omitempty"`
+	// FinalBackupID is the backup taken before a deletion.
+	FinalBackupID int64 `json:"final_backup_id,omitempty"`
 }
 
 func (h *Handler) vendorJSON(v *platform.Vendor) vendorJSON {

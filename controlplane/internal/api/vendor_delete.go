@@ -6,7 +6,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/storefleet/storefleet/internal/provision"
 	"github.com/storefleet/storefleet/internal/web"
 )
 
@@ -28,10 +27,15 @@ func (h *Handler) vendorDelete(w http.ResponseWriter, r *http.Request) error {
 			return web.FieldError("now", "now must be true or false")
 		}
 	}
-	v, err := h.prov.DeleteVendor(r.Context(), actor(r), slug, provision.DeleteOptions{Now: now})
+	// A final backup first; if it fails, nothing is deleted.
+	v, final, err := h.backups.DeleteVendor(r.Context(), actor(r), h.prov, slug, now)
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, h.vendorJSON(v))
+	out := h.vendorJSON(v)
+	if final != nil {
+		out.FinalBackupID = final.ID
+	}
+	web.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

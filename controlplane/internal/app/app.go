@@ -23,6 +23,7 @@ import (
 	"github.com/storefleet/storefleet/controlplane/internal/redisstore"
 	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/config"
+	"github.com/storefleet/storefleet/internal/jobs"
 	"github.com/storefleet/storefleet/internal/migrate"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/internal/wiring"
@@ -57,6 +58,9 @@ type Main struct {
 	// API read schema status against and resume rollouts with; the zero
 	// value means migrate.Tenant (tests inject a set with extra migrations).
 	MigrationSet migrate.Set
+	// NoJobs keeps Run from starting the job system (scheduled backups,
+	// verification, reconcile).
+	NoJobs bool
 
 	handler http.Handler
 	closers []func()
@@ -151,6 +155,23 @@ func (m *Main) Run(ctx context.Context) error {
 	grace := m.ShutdownGrace
 	if grace == 0 {
 		grace = 15 * time.Second
+	}
+	if !m.NoJobs {
+		if err := jobs.Migrate(ctx, m.Platform.Store.Pool()); err != nil {
+			return fmt.Errorf("control plane: %w", err)
+		}
+		runner, err := jobs.Start(ctx, m.Platform, m.Logger, jobs.Options{})
+		if err != nil {
+			return fmt.Errorf("control plane: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), grace)
+			defer cancel()
+			if err := runner.Stop(sctx); err != nil {
+				m.Logger.Warn("jobs did not stop in time", "err", err)
+			}
+		}()
+		m.Logger.Info("jobs running", "schedules", runner.Schedules())
 	}
 	m.Logger.Info("control plane listening", "addr", ln.Addr().String(), "console", "/admin/", "api", "/api/v1/")
 	err := web.Serve(ctx, web.NewServer(ln.Addr().String(), m.handler, m.Logger), ln, grace)

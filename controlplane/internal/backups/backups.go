@@ -431,3 +431,14 @@ func derefInt(p *int) int {
 	}
 	return *p
 }
+
+// DeleteVendor takes a final backup of v and then deletes it (nothing is
+// deleted if the backup fails). Without a backup service it deletes
+// directly.
+func (s *Service) DeleteVendor(ctx context.Context, actor platform.Actor, prov *provision.Provisioner, slug string, now bool) (*platform.Vendor, *backup.Backup, error) {
+	if s.svc == nil {
+		v, err := prov.DeleteVendor(ctx, actor, slug, provision.DeleteOptions{Now: now})
+		return v, nil, err
+	}
+	return s.svc.DeleteVendor(ctx, actor, slug, backup.DeleteOptions{Now: now})
+}

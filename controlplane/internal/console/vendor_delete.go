@@ -1,12 +1,12 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/storefleet/storefleet/internal/platform"
-	"github.com/storefleet/storefleet/internal/provision"
 )
 
 // POST /admin/vendors/{slug}/delete
@@ -26,7 +26,8 @@ func (h *Handler) vendorDelete(w http.ResponseWriter, r *http.Request) error {
 			map[string]string{"confirm": "Type the vendor's slug, " + v.Slug + ", to confirm the deletion."},
 			vendorAction{Confirm: confirm, Now: now})
 	}
-	d, err := h.prov.DeleteVendor(ctx, actor(r), v.Slug, provision.DeleteOptions{Now: now})
+	// A final backup first; if it fails, nothing is deleted.
+	d, final, err := h.backups.DeleteVendor(ctx, actor(r), h.prov, v.Slug, now)
 	if err != nil {
 		if isStateError(err) {
 			return h.afterStateError(w, r, v.Slug, err)
@@ -40,14 +41,18 @@ func (h *Handler) vendorDelete(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	backed := ""
+	if final != nil {
+		backed = fmt.Sprintf(" A final backup (%d) was taken first.", final.ID)
+	}
 	if d.State == platform.StateDeleted {
-		h.flashOK(ctx, "Vendor %s is deleted: its database, role and bucket are gone.", d.Slug)
+		h.flashOK(ctx, "Vendor %s is deleted: its database, role and bucket are gone.%s", d.Slug, backed)
 		return redirect(w, r, "/admin/vendors")
 	}
 	when := "after the grace period"
 	if d.DeleteAfter != nil {
 		when = "on " + d.DeleteAfter.UTC().Format("2006-01-02 15:04 UTC")
 	}
-	h.flashOK(ctx, "Vendor %s is offline and will be deleted %s.", d.Slug, when)
+	h.flashOK(ctx, "Vendor %s is offline and will be deleted %s.%s", d.Slug, when, backed)
 	return redirect(w, r, "/admin/vendors/"+url.PathEscape(d.Slug))
 }
