@@ -31,7 +31,7 @@ bench: ## run the benchmarks and print the table
 	@deploy/local/bench.sh
 
 fuzz: ## long fuzz runs (FUZZTIME per target, default 2m)
-	@KEEP_SERVICES= deploy/local/fuzz.sh
+	@deploy/local/fuzz.sh
 
 tools: ## install the pinned tools and system packages
 	@deploy/local/tools.sh all

@@ -13,7 +13,7 @@ STOREFLEET_TEST_ENV_FILE="$ROOT/.data/test/env" go test -race -count=1 -timeout 
 if [ $status -eq 0 ] && [ -z "${SKIP_FUZZ:-}" ]; then
 	for target in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do
 		for fn in $(grep -h '^func Fuzz' "$target"/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do
-			go test -run '^$' -fuzz "^$fn\$" -fuzztime 10s "$target" || status=$?
+			go test -run '^$' -fuzz "^$fn\$" -fuzztime "${FUZZ_EXECS:-200000}x" "$target" || status=$?
 		done
 	done
 fi
