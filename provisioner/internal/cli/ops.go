@@ -14,6 +14,7 @@ import (
 	"github.com/storefleet/storefleet/internal/jobs"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
+	"github.com/storefleet/storefleet/internal/wiring"
 )
 
 // PublicURL is a vendor's storefront address from the tenant app's public
@@ -27,29 +28,15 @@ func init() {
 			serverURL := fs.String("server-url", "", "admin URL (CREATEDB, CREATEROLE) of the first database server (default $STOREFLEET_DB_SERVER_URL)")
 			serverName := fs.String("server-name", "primary", "name of that server")
 			return func(ctx context.Context) error {
-				cfg, err := env.Config()
+				ver, p, err := migrateControlPlane(ctx, env)
 				if err != nil {
-					return err
-				}
-				if err := cfg.Require("STOREFLEET_CONTROLPLANE_DATABASE_URL"); err != nil {
-					return err
-				}
-				ver, err := provision.MigrateControlPlane(ctx, cfg.ControlPlaneURL, env.Logger)
-				if err != nil {
-					return err
-				}
-				p, err := env.Platform(ctx)
-				if err != nil {
-					return err
-				}
-				if err := jobs.Migrate(ctx, p.Store.Pool()); err != nil {
 					return err
 				}
 				if *serverURL == "" {
 					*serverURL = os.Getenv("STOREFLEET_DB_SERVER_URL")
 				}
 				res, err := p.Prov.Init(ctx, env.Actor(), provision.InitOptions{
-					ServerName: *serverName, ServerURL: *serverURL, RouterURL: cfg.RouterURL, Logger: env.Logger})
+					ServerName: *serverName, ServerURL: *serverURL, RouterURL: p.Cfg.RouterURL, Logger: env.Logger})
 				if err != nil {
 					return err
 				}
@@ -67,22 +54,8 @@ func init() {
 		summary: "bring the control-plane database to the newest migration",
 		setup: func(fs *flag.FlagSet, env *Env) func(context.Context) error {
 			return func(ctx context.Context) error {
-				cfg, err := env.Config()
+				ver, _, err := migrateControlPlane(ctx, env)
 				if err != nil {
-					return err
-				}
-				if err := cfg.Require("STOREFLEET_CONTROLPLANE_DATABASE_URL"); err != nil {
-					return err
-				}
-				ver, err := provision.MigrateControlPlane(ctx, cfg.ControlPlaneURL, env.Logger)
-				if err != nil {
-					return err
-				}
-				p, err := env.Platform(ctx)
-				if err != nil {
-					return err
-				}
-				if err := jobs.Migrate(ctx, p.Store.Pool()); err != nil {
 					return err
 				}
 				env.Print(map[string]any{"version": ver}, func(w io.Writer) { fmt.Fprintf(w, "control plane at version %d\n", ver) })
@@ -181,3 +154,27 @@ func init() {
 
 // stdinReader is where --password-stdin reads from.
 var stdinReader io.Reader = os.Stdin
+
+// migrateControlPlane brings the control-plane database (and the job
+// system's tables in it) to the newest version, then connects.
+func migrateControlPlane(ctx context.Context, env *Env) (int64, *wiring.Platform, error) {
+	cfg, err := env.Config()
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := cfg.Require("STOREFLEET_CONTROLPLANE_DATABASE_URL"); err != nil {
+		return 0, nil, err
+	}
+	ver, err := provision.MigrateControlPlane(ctx, cfg.ControlPlaneURL, env.Logger)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := env.Platform(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := jobs.Migrate(ctx, p.Store.Pool()); err != nil {
+		return 0, nil, err
+	}
+	return ver, p, nil
+}
