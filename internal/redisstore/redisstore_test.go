@@ -4,13 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/storefleet/storefleet/controlplane/internal/redisstore"
+	"github.com/storefleet/storefleet/internal/redisstore"
 	"github.com/storefleet/storefleet/internal/testenv"
 )
 
@@ -64,4 +65,38 @@ func TestStore(t *testing.T) {
 	if err := s.Delete("never-there"); err != nil {
 		t.Errorf("Delete of a missing token: %v", err)
 	}
+}
+
+type tenantKey struct{}
+
+func TestScopedStoreKeepsTenantsApart(t *testing.T) {
+	opts, err := redis.ParseURL(testenv.Vars(t)["STOREFLEET_REDIS_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	defer client.Close()
+	prefix := fmt.Sprintf("sf:test:%d:", time.Now().UnixNano())
+	s := redisstore.NewScoped(client, prefix, func(ctx context.Context) (string, bool) {
+		v, ok := ctx.Value(tenantKey{}).(string)
+		return v, ok
+	})
+	a := context.WithValue(context.Background(), tenantKey{}, "1")
+	b := context.WithValue(context.Background(), tenantKey{}, "2")
+	if err := s.CommitCtx(a, "tok", []byte("alice"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := s.FindCtx(a, "tok"); err != nil || !ok || string(got) != "alice" {
+		t.Fatalf("own tenant: %q %v %v", got, ok, err)
+	}
+	if _, ok, err := s.FindCtx(b, "tok"); err != nil || ok {
+		t.Fatalf("the token was found under another tenant (ok=%v, err=%v)", ok, err)
+	}
+	if _, _, err := s.FindCtx(context.Background(), "tok"); err != redisstore.ErrNoScope {
+		t.Fatalf("without a tenant: %v", err)
+	}
+	if n, _ := client.Exists(context.Background(), prefix+"1:tok").Result(); n != 1 {
+		t.Errorf("the key does not carry the tenant id")
+	}
+	client.Del(context.Background(), prefix+"1:tok")
 }

@@ -15,6 +15,7 @@ import (
 type Store struct {
 	client redis.UniversalClient
 	prefix string
+	scope  func(context.Context) (string, bool)
 }
 
 // New returns a Store that keeps every session under prefix+token.
@@ -22,10 +23,37 @@ func New(client redis.UniversalClient, prefix string) *Store {
 	return &Store{client: client, prefix: prefix}
 }
 
+// NewScoped returns a Store that keeps each session under
+// prefix+scope+":"+token, the scope (the tenant's id) taken from the
+// request's context: a session token carried to another tenant is looked
+// up under that tenant's scope and is not found there. Without a scope in
+// the context the store refuses to read or write.
+func NewScoped(client redis.UniversalClient, prefix string, scope func(context.Context) (string, bool)) *Store {
+	return &Store{client: client, prefix: prefix, scope: scope}
+}
+
+// ErrNoScope means a scoped store was used outside a tenant's request.
+var ErrNoScope = errors.New("session store: no tenant in the request")
+
+func (s *Store) key(ctx context.Context, token string) (string, error) {
+	if s.scope == nil {
+		return s.prefix + token, nil
+	}
+	scope, ok := s.scope(ctx)
+	if !ok || scope == "" {
+		return "", ErrNoScope
+	}
+	return s.prefix + scope + ":" + token, nil
+}
+
 // FindCtx returns the data of a session, or found=false if it does not
 // exist or has expired.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	b, err := s.client.Get(ctx, s.prefix+token).Bytes()
+	key, err := s.key(ctx, token)
+	if err != nil {
+		return nil, false, err
+	}
+	b, err := s.client.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
 	}
@@ -41,7 +69,11 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 	if ttl <= 0 {
 		return s.DeleteCtx(ctx, token)
 	}
-	if err := s.client.Set(ctx, s.prefix+token, b, ttl).Err(); err != nil {
+	key, err := s.key(ctx, token)
+	if err != nil {
+		return err
+	}
+	if err := s.client.Set(ctx, key, b, ttl).Err(); err != nil {
 		return fmt.Errorf("save session to redis: %w", err)
 	}
 	return nil
@@ -49,7 +81,11 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 
 // DeleteCtx removes a session; a missing one is not an error.
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
-	if err := s.client.Del(ctx, s.prefix+token).Err(); err != nil {
+	key, err := s.key(ctx, token)
+	if err != nil {
+		return err
+	}
+	if err := s.client.Del(ctx, key).Err(); err != nil {
 		return fmt.Errorf("delete session from redis: %w", err)
 	}
 	return nil
