@@ -27,6 +27,7 @@ import (
 	"github.com/storefleet/storefleet/internal/migrate"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/secretbox"
+	"github.com/storefleet/storefleet/internal/staff"
 	"github.com/storefleet/storefleet/internal/storage"
 )
 
@@ -471,11 +472,11 @@ func (p *Provisioner) ensureSchema(ctx context.Context, run *advanceRun, v *plat
 		return 0, err
 	}
 	ver, err := migrate.CurrentVersion(ctx, conn)
-	run.close(ctx) // the migration runner below opens its own connection
 	if err != nil {
 		return 0, err
 	}
 	if head := migrate.Tenant.Head(); ver < head {
+		run.close(ctx) // the migration runner opens its own connection
 		u, err := p.serverURL(srv, v.DBName)
 		if err != nil {
 			return 0, err
@@ -489,6 +490,13 @@ func (p *Provisioner) ensureSchema(ctx context.Context, run *advanceRun, v *plat
 			return 0, err
 		}
 		ver = head
+		if conn, err = run.connect(ctx, p, srv, v.DBName); err != nil {
+			return 0, err
+		}
+	}
+	// The owner's account, invited: the back office's first user.
+	if err := staff.EnsureOwner(ctx, conn, v.OwnerEmail); err != nil {
+		return 0, err
 	}
 	_, err = p.o.Store.Pool().Exec(ctx, `UPDATE vendor_databases SET schema_version = $2 WHERE vendor_id = $1 AND status = 'current'`, v.ID, ver)
 	if err != nil {

@@ -57,6 +57,12 @@ func TestCreateVendor(t *testing.T) {
 	if _, err := pool.Exec(ctx, `CREATE INDEX products_title_idx ON products (title); CREATE TABLE scratch (id int)`); err != nil {
 		t.Fatalf("vendor role cannot change its own schema: %v", err)
 	}
+	// The owner's account is there, invited, with every permission.
+	var status, role string
+	if err := pool.QueryRow(ctx, `SELECT s.status, r.name FROM staff s JOIN staff_roles r ON r.id = s.role_id
+		WHERE s.is_owner AND s.email = $1`, v.OwnerEmail).Scan(&status, &role); err != nil || status != "invited" || role != "Owner" {
+		t.Errorf("owner account: %q %q %v", status, role, err)
+	}
 	// The history shows every step in order.
 	evs, err := e.Store.VendorEvents(ctx, v.ID, 20)
 	if err != nil {
