@@ -21,6 +21,7 @@ import (
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/static"
 	"github.com/storefleet/storefleet/templates"
+	"github.com/storefleet/storefleet/tenantapp/internal/backoffice"
 	"github.com/storefleet/storefleet/tenantapp/internal/pools"
 	"github.com/storefleet/storefleet/tenantapp/internal/routing"
 	"github.com/storefleet/storefleet/tenantapp/internal/storefront"
@@ -113,6 +114,8 @@ func (a *App) routesHandler() http.Handler {
 	root.PathPrefix("/static/").Handler(http.StripPrefix("/static/", cacheForever(http.FileServerFS(staticFS))))
 
 	shop := mux.NewRouter()
+	backoffice.New(backoffice.Options{Templates: a.templates, Redis: a.redisClient(), Responder: rs, Logger: a.log,
+		CookieSecure: a.cfg.CookieSecure, KeyPrefix: "sf:" + a.cfg.Prefix + ":t:"}).Routes(shop)
 	(&storefront.Handler{Templates: a.templates}).Routes(shop, rs)
 	shop.NotFoundHandler = rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return &web.Error{Status: http.StatusNotFound, Message: "This page does not exist in the shop."}
@@ -127,6 +130,15 @@ func (a *App) routesHandler() http.Handler {
 
 // handlePoolStats serves GET /metrics/pools: the pool manager's numbers,
 // for operators and the benchmarks (Prometheus metrics come later).
+// redisClient is the Redis client, or nil (an untyped nil interface) if
+// none is configured.
+func (a *App) redisClient() redis.UniversalClient {
+	if a.redis == nil {
+		return nil
+	}
+	return a.redis
+}
+
 func (a *App) handlePoolStats(w http.ResponseWriter, r *http.Request) {
 	if !isLoopback(r) {
 		http.NotFound(w, r)

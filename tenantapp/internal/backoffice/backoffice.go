@@ -1,0 +1,240 @@
+// Package backoffice serves a vendor's back office under /admin on the
+// vendor's own host: staff sign-in (argon2id, throttled per account and per
+// client address in Redis), sessions bound to the vendor they were made
+// on, invitations, and the dashboard.
+package backoffice
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/gorilla/mux"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storefleet/storefleet/internal/redisstore"
+	"github.com/storefleet/storefleet/internal/staff"
+	"github.com/storefleet/storefleet/internal/web"
+	"github.com/storefleet/storefleet/static"
+	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
+)
+
+// Session keys.
+const (
+	keyStaff   = "staff_id"
+	keyVendor  = "vendor_id"
+	keyCreated = "created"
+	keyCSRF    = "csrf"
+	keyFlash   = "flash"
+)
+
+// Handler serves the back office.
+type Handler struct {
+	templates *web.Templates
+	sessions  *scs.SessionManager
+	redis     redis.UniversalClient
+	rs        *web.Responder
+	log       *slog.Logger
+	limits    Limits
+	keyPrefix string
+}
+
+// Limits are the sign-in throttles.
+type Limits struct {
+	PerAccount int           // failed attempts per account per window
+	PerAddress int           // failed attempts per client address per window
+	Window     time.Duration // how long failures count
+}
+
+// Options wire a Handler.
+type Options struct {
+	Templates    *web.Templates
+	Redis        redis.UniversalClient // nil: sign-in is unavailable
+	Responder    *web.Responder
+	Logger       *slog.Logger
+	CookieSecure bool
+	Limits       Limits
+	// KeyPrefix starts every Redis key (sessions, throttles), before the
+	// vendor's id: "sf:<platform prefix>:t:" keeps platforms sharing one
+	// Redis apart.
+	KeyPrefix string
+}
+
+// New returns the back office handler.
+func New(o Options) *Handler {
+	if o.Limits.PerAccount == 0 {
+		o.Limits = Limits{PerAccount: 5, PerAddress: 20, Window: 15 * time.Minute}
+	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = "sf:t:"
+	}
+	h := &Handler{templates: o.Templates, redis: o.Redis, rs: o.Responder, log: o.Logger, limits: o.Limits, keyPrefix: o.KeyPrefix}
+	s := scs.New()
+	if o.Redis != nil {
+		// Keys carry the vendor's id: a token carried to another shop is
+		// looked up under that shop and is not found.
+		s.Store = redisstore.NewScoped(o.Redis, o.KeyPrefix, func(ctx context.Context) (string, bool) {
+			t := tenant.FromContext(ctx)
+			if t == nil {
+				return "", false
+			}
+			return strconv.FormatInt(t.Entry.VendorID, 10), true
+		})
+	}
+	s.Lifetime = 12 * time.Hour
+	s.IdleTimeout = 2 * time.Hour
+	s.Cookie.Name = "sf_staff"
+	s.Cookie.Path = "/"
+	s.Cookie.HttpOnly = true
+	s.Cookie.SameSite = http.SameSiteLaxMode
+	s.Cookie.Secure = o.CookieSecure
+	s.Cookie.Persist = false
+	s.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		o.Responder.Error(w, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 10,
+			Message: "Signing in is unavailable for a moment. Please try again shortly.", Err: err})
+	}
+	h.sessions = s
+	return h
+}
+
+// Routes registers the back office on the shop's router, under /admin.
+func (h *Handler) Routes(r *mux.Router) {
+	cop := http.NewCrossOriginProtection()
+	admin := r.PathPrefix("/admin").Subrouter()
+	admin.Use(h.needRedis, h.sessions.LoadAndSave, noStore, cop.Handler, h.checkCSRF)
+	admin.Handle("/login", h.rs.Wrap(h.loginForm)).Methods(http.MethodGet)
+	admin.Handle("/login", h.rs.Wrap(h.login)).Methods(http.MethodPost)
+	admin.Handle("/invite/{token}", h.rs.Wrap(h.inviteForm)).Methods(http.MethodGet)
+	admin.Handle("/invite/{token}", h.rs.Wrap(h.inviteAccept)).Methods(http.MethodPost)
+
+	in := admin.NewRoute().Subrouter()
+	in.Use(h.requireStaff)
+	in.Handle("/", h.rs.Wrap(h.dashboard)).Methods(http.MethodGet)
+	in.Handle("/logout", h.rs.Wrap(h.logout)).Methods(http.MethodPost)
+	in.Handle("/logout-everywhere", h.rs.Wrap(h.logoutEverywhere)).Methods(http.MethodPost)
+	r.Handle("/admin", http.RedirectHandler("admin/", http.StatusMovedPermanently))
+}
+
+func (h *Handler) needRedis(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.redis == nil {
+			h.rs.Error(w, r, &web.Error{Status: http.StatusServiceUnavailable, Message: "The back office is not configured (no Redis for sessions)."})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// csrfToken returns the session's form token, making one if needed.
+func (h *Handler) csrfToken(ctx context.Context) string {
+	tok := h.sessions.GetString(ctx, keyCSRF)
+	if tok == "" {
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		tok = base64.RawURLEncoding.EncodeToString(b)
+		h.sessions.Put(ctx, keyCSRF, tok)
+	}
+	return tok
+}
+
+// checkCSRF refuses state-changing requests without the session's token.
+func (h *Handler) checkCSRF(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			want := h.sessions.GetString(r.Context(), keyCSRF)
+			got := r.PostFormValue("csrf_token")
+			if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
+				h.rs.Error(w, r, &web.Error{Status: http.StatusForbidden,
+					Message: "This form has expired or did not come from this shop. Go back, reload the page and try again."})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type ctxKey struct{}
+
+// Current returns the signed-in staff member (behind requireStaff).
+func Current(ctx context.Context) *staff.Member {
+	m, _ := ctx.Value(ctxKey{}).(*staff.Member)
+	return m
+}
+
+// requireStaff lets through only a signed-in, active member of this shop
+// whose session is younger than their last "log out everywhere".
+func (h *Handler) requireStaff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		t := tenant.FromContext(ctx)
+		id := h.sessions.GetInt64(ctx, keyStaff)
+		m, err := h.member(ctx, t, id)
+		if err != nil && !errors.Is(err, staff.ErrNotFound) {
+			h.rs.Error(w, r, err)
+			return
+		}
+		if m == nil {
+			if id != 0 {
+				_ = h.sessions.Destroy(ctx)
+			}
+			http.Redirect(w, r, t.Base+"/admin/login", http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxKey{}, m)))
+	})
+}
+
+// member returns the session's member if the session is valid here.
+func (h *Handler) member(ctx context.Context, t *tenant.Tenant, id int64) (*staff.Member, error) {
+	if id == 0 || h.sessions.GetInt64(ctx, keyVendor) != t.Entry.VendorID {
+		return nil, nil
+	}
+	m, err := staff.ByID(ctx, t.Pool, id)
+	if err != nil {
+		return nil, err
+	}
+	created := time.Unix(0, h.sessions.GetInt64(ctx, keyCreated))
+	if m.Status != "active" || created.Before(m.SessionsValidAfter) {
+		return nil, nil
+	}
+	return m, nil
+}
+
+// page is what every back office template gets.
+type page struct {
+	ShopName string
+	Base     string
+	Alpine   string
+	CSRF     string
+	Staff    *staff.Member
+	Flash    string
+	Title    string
+}
+
+func (h *Handler) page(r *http.Request, title string) page {
+	t := tenant.FromContext(r.Context())
+	return page{ShopName: t.Entry.Name, Base: t.Base, Alpine: static.Alpine, CSRF: h.csrfToken(r.Context()),
+		Staff: Current(r.Context()), Flash: h.sessions.PopString(r.Context(), keyFlash), Title: title}
+}
+
+func actor(r *http.Request, m *staff.Member) staff.Entry {
+	e := staff.Entry{ClientAddr: web.ClientAddr(r), RequestID: web.RequestID(r.Context()), Actor: "anonymous"}
+	if m != nil {
+		e.StaffID, e.Actor = m.ID, "staff:"+m.Email
+	}
+	return e
+}
