@@ -98,6 +98,13 @@ func TestBackupAndRestore(t *testing.T) {
 	if err := e.VendorPool(t, after).QueryRow(ctx, `SELECT tableowner FROM pg_tables WHERE tablename = 'products'`).Scan(&owner); err != nil || owner != v.RoleName {
 		t.Errorf("products owned by %q (%v)", owner, err)
 	}
+	// The replaced database takes no more connections: nothing can be
+	// written there by a pool that has not heard of the switch.
+	oldURL, _ := e.Prov.VendorDatabaseURL(ctx, v)
+	if conn, err := pgx.Connect(ctx, oldURL); err == nil {
+		conn.Close(ctx)
+		t.Error("the replaced database still takes connections")
+	}
 	// The old database is kept for the grace period, then reconcile drops it.
 	rep, err := e.Prov.Reconcile(ctx, true)
 	if err != nil || len(rep.DroppedCopies) != 0 || len(rep.OrphanDatabases) != 0 || len(rep.OrphanRoles) != 0 {

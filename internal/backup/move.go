@@ -87,6 +87,8 @@ func (s *Service) move(ctx context.Context, actor platform.Actor, v *platform.Ve
 	if err == nil {
 		s.crashPoint("copied")
 		var drop time.Time
+		// The flip lifts read-only mode in the same transaction: the
+		// vendor can never stay read-only on its new database.
 		drop, err = s.flip(ctx, actor, v, c, version, "vendor.move", map[string]any{"from": v.ServerName, "to": to.Name})
 		res.DropAfter = drop
 	}
@@ -98,19 +100,12 @@ func (s *Service) move(ctx context.Context, actor platform.Actor, v *platform.Ve
 		}
 		return err
 	}
+	res.WritesRefused = time.Since(refusedFrom)
 	// The old copy takes no more connections, so nothing can be written
-	// there after the flip; the new one is writable.
-	old := database.Ident(v.DBName)
-	if err := s.Prov.AdminExec(ctx, v.ServerID, `ALTER DATABASE `+old+` ALLOW_CONNECTIONS false`); err != nil {
-		return fmt.Errorf("close the old copy: %w", err)
-	}
-	if err := s.Prov.AdminExec(ctx, v.ServerID, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, v.DBName); err != nil {
-		return fmt.Errorf("close the old copy's sessions: %w", err)
-	}
-	if err := s.setReadOnly(ctx, actor, v, false, ""); err != nil {
+	// there after the flip.
+	if err := s.closeOld(ctx, v); err != nil {
 		return err
 	}
-	res.WritesRefused = time.Since(refusedFrom)
 	res.Database, res.Replaced, res.Rows = c.name, v.DBName, rows
 	_, _ = s.Store.Pool().Exec(ctx, `UPDATE audit_log SET after = after || jsonb_build_object('writes_refused_ms', $2::bigint)
 		WHERE id = (SELECT max(id) FROM audit_log WHERE action = 'vendor.move' AND target_id = $1)`, strconv.FormatInt(v.ID, 10), res.WritesRefused.Milliseconds())
@@ -202,7 +197,10 @@ func (s *Service) copyDatabase(ctx context.Context, v *platform.Vendor, c *copyD
 		return 0, 0, fmt.Errorf("start pg_dump: %w", err)
 	}
 	restoreErr := runPgRestore(ctx, toURL, s.SSLMode, v.RoleName, out)
-	if waitErr := dump.Wait(); waitErr != nil {
+	// If pg_restore stopped early, nobody reads the pipe any more: close it
+	// so pg_dump ends (with a broken pipe) instead of blocking for ever.
+	_ = out.Close()
+	if waitErr := dump.Wait(); waitErr != nil && restoreErr == nil {
 		return 0, 0, fmt.Errorf("pg_dump: %w: %s", waitErr, strings.TrimSpace(dumpErr.String()))
 	}
 	if restoreErr != nil {
@@ -210,4 +208,19 @@ func (s *Service) copyDatabase(ctx context.Context, v *platform.Vendor, c *copyD
 	}
 	rows, err := s.checkCounts(ctx, c, &Manifest{RowCounts: counts, SchemaVersion: version})
 	return rows, version, err
+}
+
+// closeOld stops a replaced database from taking connections and ends its
+// sessions, so nothing is written there after routing moved on (a pool or
+// a replica that has not heard of the switch yet gets an error, not a
+// write that would be lost).
+func (s *Service) closeOld(ctx context.Context, v *platform.Vendor) error {
+	old := database.Ident(v.DBName)
+	if err := s.Prov.AdminExec(ctx, v.ServerID, `ALTER DATABASE `+old+` ALLOW_CONNECTIONS false`); err != nil {
+		return fmt.Errorf("close the replaced database %s: %w", v.DBName, err)
+	}
+	if err := s.Prov.AdminExec(ctx, v.ServerID, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, v.DBName); err != nil {
+		return fmt.Errorf("end the sessions of %s: %w", v.DBName, err)
+	}
+	return nil
 }

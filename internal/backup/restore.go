@@ -99,7 +99,10 @@ func (s *Service) Restore(ctx context.Context, actor platform.Actor, slug string
 		res.Database, res.Replaced, res.RowsChecked = copyDB.name, target.DBName, rows
 		drop, err := s.flip(ctx, actor, target, copyDB, m.SchemaVersion, "vendor.restore", map[string]any{"backup": b.ID})
 		res.DropAfter = &drop
-		return err
+		if err != nil {
+			return err
+		}
+		return s.closeOld(ctx, target)
 	})
 	if err != nil {
 		return nil, err
@@ -315,6 +318,10 @@ func (s *Service) flip(ctx context.Context, actor platform.Actor, v *platform.Ve
 		}
 		if _, err := tx.Exec(ctx, `UPDATE vendor_databases SET status = 'current', schema_version = $2 WHERE id = $1`, c.rowID, version); err != nil {
 			return fmt.Errorf("switch to the new database: %w", err)
+		}
+		// A move set read-only mode; the vendor is writable on the new copy.
+		if _, err := tx.Exec(ctx, `UPDATE vendors SET read_only = false, read_only_reason = '', updated_at = now() WHERE id = $1 AND read_only`, v.ID); err != nil {
+			return fmt.Errorf("lift read-only mode: %w", err)
 		}
 		after := map[string]any{"database": c.name, "replaced": v.DBName}
 		for k, val := range extra {

@@ -19,6 +19,9 @@ type RetentionResult struct {
 // always the newest one, and every final backup); the others' objects are
 // removed and they are marked expired. Failed backups left no objects.
 func (s *Service) ApplyRetention(ctx context.Context, daily, weekly int) (*RetentionResult, error) {
+	if err := s.sweepAbandoned(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.Store.Pool().Query(ctx, `SELECT id, vendor_id, kind, started_at, prefix FROM backups
 		WHERE state = 'completed' AND expired_at IS NULL ORDER BY vendor_id, started_at DESC, id DESC`)
 	if err != nil {
@@ -64,4 +67,23 @@ func (s *Service) ApplyRetention(ctx context.Context, daily, weekly int) (*Reten
 		res.Expired = append(res.Expired, b.ID)
 	}
 	return res, nil
+}
+
+// sweepAbandoned marks backups left 'running' for over six hours (their
+// process died) as failed and removes what they wrote.
+func (s *Service) sweepAbandoned(ctx context.Context) error {
+	rows, err := s.Store.Pool().Query(ctx, `UPDATE backups SET state = 'failed', finished_at = now(),
+		error = 'abandoned: the process making it stopped before the end'
+		WHERE state = 'running' AND started_at < now() - interval '6 hours' RETURNING prefix`)
+	if err != nil {
+		return fmt.Errorf("sweep abandoned backups: %w", err)
+	}
+	prefixes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("sweep abandoned backups: %w", err)
+	}
+	for _, p := range prefixes {
+		s.removePrefix(ctx, p)
+	}
+	return nil
 }

@@ -81,6 +81,12 @@ func (w *backupAllWorker) Work(ctx context.Context, job *river.Job[BackupAllArgs
 	if err != nil {
 		return err
 	}
+	// Retention runs after every round: it only ever expires completed
+	// backups beyond the newest ones, so one vendor's failing backups
+	// never stop the others' from expiring.
+	if _, err := w.p.Backups.ApplyRetention(ctx, platform.SettingInt(values, "backup.retention_daily"), platform.SettingInt(values, "backup.retention_weekly")); err != nil {
+		return err
+	}
 	failed := 0
 	for _, r := range res {
 		if r.Error != "" {
@@ -91,9 +97,7 @@ func (w *backupAllWorker) Work(ctx context.Context, job *river.Job[BackupAllArgs
 		// Not retried as a whole: the next scheduled run takes every vendor again.
 		return river.JobCancel(fmt.Errorf("%d of %d vendor backups failed (see the alerts)", failed, len(res)))
 	}
-	// Retention runs after a good backup round.
-	_, err = w.p.Backups.ApplyRetention(ctx, platform.SettingInt(values, "backup.retention_daily"), platform.SettingInt(values, "backup.retention_weekly"))
-	return err
+	return nil
 }
 
 type verifyWorker struct {

@@ -417,3 +417,27 @@ func databaseExists(t *testing.T, e *testenv.Env, name string) bool {
 	}
 	return ok
 }
+
+func TestReconcileLiftsReadOnlyLeftByADeadMove(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	ctx := context.Background()
+	v := e.CreateVendor(t, "acme", "Acme")
+	// What a move that died after switching read-only on leaves behind.
+	if _, err := e.CP.Exec(ctx, `UPDATE vendors SET read_only = true, read_only_reason = 'moving' WHERE id = $1`, v.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Prov.AdminExec(ctx, v.ServerID, `ALTER DATABASE `+v.DBName+` SET default_transaction_read_only = on`); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Prov.Reconcile(ctx, false)
+	if err != nil || len(rep.ReadOnlyLifted) != 1 || len(rep.Errors) != 0 {
+		t.Fatalf("reconcile: %+v %v", rep, err)
+	}
+	if _, err := e.VendorPool(t, v).Exec(ctx, `INSERT INTO products (sku, title, price_minor) VALUES ('W', 'Writable', 1)`); err != nil {
+		t.Fatalf("the vendor is still read-only: %v", err)
+	}
+	if after, _ := e.Store.VendorByID(ctx, v.ID); after.State != platform.StateActive {
+		t.Errorf("state %s", after.State)
+	}
+}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/storefleet/storefleet/internal/database"
+
 	"github.com/storefleet/storefleet/internal/platform"
 )
 
@@ -25,13 +27,15 @@ type ReconcileReport struct {
 	// DroppedCopies are databases replaced by a restore or a move whose
 	// grace period is over, and copies left by an attempt that died.
 	DroppedCopies []string `json:"dropped_copies"`
+	// ReadOnlyLifted are vendors left read-only by a move that died.
+	ReadOnlyLifted []string `json:"read_only_lifted"`
 	// Errors are what could not be fixed, one line each.
 	Errors []string `json:"errors"`
 }
 
 // Clean reports whether nothing needed fixing and nothing failed.
 func (r *ReconcileReport) Clean() bool {
-	return len(r.Unfinished)+len(r.Purged)+len(r.OrphanDatabases)+len(r.OrphanRoles)+len(r.OrphanBuckets)+len(r.DroppedCopies)+len(r.Errors) == 0
+	return len(r.Unfinished)+len(r.Purged)+len(r.OrphanDatabases)+len(r.OrphanRoles)+len(r.OrphanBuckets)+len(r.DroppedCopies)+len(r.ReadOnlyLifted)+len(r.Errors) == 0
 }
 
 // Reconcile finishes vendors left mid-lifecycle, removes vendors whose
@@ -39,7 +43,7 @@ func (r *ReconcileReport) Clean() bool {
 // that no vendor owns. With dryRun it only reports.
 func (p *Provisioner) Reconcile(ctx context.Context, dryRun bool) (*ReconcileReport, error) {
 	rep := &ReconcileReport{DryRun: dryRun, Unfinished: []string{}, Purged: []string{},
-		OrphanDatabases: []string{}, OrphanRoles: []string{}, OrphanBuckets: []string{}, DroppedCopies: []string{}, Errors: []string{}}
+		OrphanDatabases: []string{}, OrphanRoles: []string{}, OrphanBuckets: []string{}, DroppedCopies: []string{}, ReadOnlyLifted: []string{}, Errors: []string{}}
 
 	vendors, err := p.o.Store.ListVendors(ctx, platform.VendorFilter{States: []platform.State{
 		platform.StateRequested, platform.StateDatabaseReady, platform.StateBucketReady,
@@ -65,6 +69,9 @@ func (p *Provisioner) Reconcile(ctx context.Context, dryRun bool) (*ReconcileRep
 	}
 
 	if err := p.dropOldCopies(ctx, rep); err != nil {
+		return nil, err
+	}
+	if err := p.liftStaleReadOnly(ctx, rep); err != nil {
 		return nil, err
 	}
 	if err := p.findOrphans(ctx, rep); err != nil {
@@ -97,6 +104,16 @@ func (p *Provisioner) dropOldCopies(ctx context.Context, rep *ReconcileReport) e
 			continue
 		}
 		err := p.WithVendorLock(ctx, o.VendorID, func() error {
+			// Under the lock, look again: a restore or move that held the
+			// lock may have just made this copy the current database.
+			var still bool
+			if err := p.o.Store.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT FROM vendor_databases WHERE id = $1
+				AND ((status = 'retired' AND drop_after <= now()) OR status = 'preparing'))`, o.ID).Scan(&still); err != nil {
+				return fmt.Errorf("check %s again: %w", o.DB, err)
+			}
+			if !still {
+				return nil
+			}
 			if err := p.DropDatabase(ctx, o.ServerID, o.DB); err != nil {
 				return err
 			}
@@ -125,19 +142,22 @@ func (p *Provisioner) findOrphans(ctx context.Context, rep *ReconcileReport) err
 			rep.Errors = append(rep.Errors, err.Error())
 			continue
 		}
-		owned, err := p.ownedNames(ctx, `SELECT db_name FROM vendor_databases WHERE server_id = $1 AND status <> 'dropped'`, srv.ID)
-		if err != nil {
-			return err
-		}
-		ownedRoles, err := p.ownedNames(ctx, `SELECT role_name FROM vendor_databases WHERE server_id = $1 AND status <> 'dropped'`, srv.ID)
-		if err != nil {
-			return err
-		}
+		// What exists first, then what is owned: rows are committed
+		// before resources are made, so a resource made between the two
+		// reads is always found owned.
 		dbs, err := p.namesOnServer(ctx, pool, `SELECT datname FROM pg_database`)
 		if err != nil {
 			return err
 		}
 		roles, err := p.namesOnServer(ctx, pool, `SELECT rolname FROM pg_roles`)
+		if err != nil {
+			return err
+		}
+		owned, err := p.ownedNames(ctx, `SELECT db_name FROM vendor_databases WHERE server_id = $1 AND status <> 'dropped'`, srv.ID)
+		if err != nil {
+			return err
+		}
+		ownedRoles, err := p.ownedNames(ctx, `SELECT role_name FROM vendor_databases WHERE server_id = $1 AND status <> 'dropped'`, srv.ID)
 		if err != nil {
 			return err
 		}
@@ -167,14 +187,14 @@ func (p *Provisioner) findOrphans(ctx context.Context, rep *ReconcileReport) err
 	if p.o.Objects == nil {
 		return nil
 	}
-	owned, err := p.ownedNames(ctx, `SELECT name FROM buckets WHERE status <> 'dropped' AND $1::bigint IS NOT NULL`, 0)
-	if err != nil {
-		return err
-	}
 	buckets, err := p.o.Objects.ListBuckets(ctx, p.names.BucketPrefix())
 	if err != nil {
 		rep.Errors = append(rep.Errors, err.Error())
 		return nil
+	}
+	owned, err := p.ownedNames(ctx, `SELECT name FROM buckets WHERE status <> 'dropped' AND $1::bigint IS NOT NULL`, 0)
+	if err != nil {
+		return err
 	}
 	for _, b := range buckets {
 		if _, ours := p.names.vendorIDOf(b, true); !ours || owned[b] {
@@ -226,4 +246,51 @@ func (p *Provisioner) namesOnServer(ctx context.Context, pool interface {
 		}
 	}
 	return out, nil
+}
+
+// liftStaleReadOnly lifts read-only mode from vendors that no move is
+// working on any more (a move that died before its switch, whose copy
+// dropOldCopies has removed or which never got that far).
+func (p *Provisioner) liftStaleReadOnly(ctx context.Context, rep *ReconcileReport) error {
+	rows, err := p.o.Store.Pool().Query(ctx, `SELECT v.id, v.slug FROM vendors v WHERE v.read_only
+		AND NOT EXISTS (SELECT FROM vendor_databases d WHERE d.vendor_id = v.id AND d.status = 'preparing' AND d.purpose = 'move')`)
+	if err != nil {
+		return fmt.Errorf("list read-only vendors: %w", err)
+	}
+	type ro struct {
+		ID   int64
+		Slug string
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ro])
+	if err != nil {
+		return fmt.Errorf("list read-only vendors: %w", err)
+	}
+	for _, v := range list {
+		rep.ReadOnlyLifted = append(rep.ReadOnlyLifted, v.Slug)
+		if rep.DryRun {
+			continue
+		}
+		err := p.WithVendorLock(ctx, v.ID, func() error {
+			cur, err := p.o.Store.VendorByID(ctx, v.ID)
+			if err != nil {
+				return err
+			}
+			var moving bool
+			if err := p.o.Store.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT FROM vendor_databases WHERE vendor_id = $1
+				AND status = 'preparing' AND purpose = 'move')`, v.ID).Scan(&moving); err != nil || moving {
+				return err
+			}
+			if cur.DBName != "" {
+				if err := p.AdminExec(ctx, cur.ServerID, `ALTER DATABASE `+database.Ident(cur.DBName)+` RESET default_transaction_read_only`); err != nil {
+					return fmt.Errorf("make %s writable again: %w", cur.DBName, err)
+				}
+			}
+			_, err = p.o.Store.Pool().Exec(ctx, `UPDATE vendors SET read_only = false, read_only_reason = '', updated_at = now() WHERE id = $1`, v.ID)
+			return err
+		})
+		if err != nil {
+			rep.Errors = append(rep.Errors, err.Error())
+		}
+	}
+	return nil
 }

@@ -50,11 +50,19 @@ func (p *Provisioner) MigrateVendor(ctx context.Context, v *platform.Vendor, set
 }
 
 // RecordSchemaVersion notes a vendor database's version (and the error of
-// its last migration, or none) in the control plane.
+// its last migration, or none) in the control plane. A version of -1
+// records the error alone (the database could not be read).
 func (p *Provisioner) RecordSchemaVersion(ctx context.Context, vendorID, version int64, migErr error) error {
 	msg := ""
 	if migErr != nil {
 		msg = migErr.Error()
+	}
+	if version < 0 {
+		_, err := p.o.Store.Pool().Exec(ctx, `UPDATE vendor_databases SET migration_error = $2 WHERE vendor_id = $1 AND status = 'current'`, vendorID, msg)
+		if err != nil {
+			return fmt.Errorf("record migration error of vendor %d: %w", vendorID, err)
+		}
+		return nil
 	}
 	// The record may lag behind the database, never run ahead of it: a
 	// record lost in a crash only makes the next rollout look at this

@@ -87,6 +87,13 @@ func (p *Provisioner) PrepareTemplate(ctx context.Context, serverID int64) error
 			return fmt.Errorf("prepare template owner on %s: %w", srv.Name, err)
 		}
 	}
+	// Vendor roles live in this cluster: they must not reach the
+	// maintenance database either. Only its owner may revoke that; if the
+	// platform role is not, say so (docs/operations.md).
+	if _, err := pool.Exec(ctx, `REVOKE CONNECT ON DATABASE `+database.Ident(srv.MaintenanceDB)+` FROM PUBLIC`); err != nil {
+		p.log.Warn("cannot close the maintenance database to other roles; revoke CONNECT from PUBLIC on it by hand",
+			"server", srv.Name, "database", srv.MaintenanceDB, "err", err)
+	}
 	_, err = pool.Exec(ctx, `CREATE DATABASE `+database.Ident(p.o.TemplateDB))
 	if err != nil && database.Code(err) != database.CodeDuplicateDatabase {
 		return fmt.Errorf("create template database on %s: %w", srv.Name, err)

@@ -146,7 +146,7 @@ func (r *Runner) lock(ctx context.Context, wait bool) (*pgxpool.Conn, error) {
 	// Runs left 'running' by a runner that died are over.
 	if _, err := conn.Exec(ctx, `UPDATE migration_runs SET state = 'interrupted', finished_at = now(),
 		error = 'the runner stopped before the end (killed or crashed); resume with --resume'
-		WHERE state = 'running'`); err != nil {
+		WHERE state = 'running' AND kind = 'all'`); err != nil {
 		unlock(conn)
 		return nil, fmt.Errorf("close interrupted runs: %w", err)
 	}
@@ -300,14 +300,14 @@ func (r *Runner) plan(ctx context.Context, o Options, resumeRun int64) ([]planne
 		return nil, fmt.Errorf("canary vendor %q is not an active or suspended vendor", s)
 	}
 	if o.Verify {
-		r.verifyVersions(ctx, out, o.Parallel)
+		r.verifyVersions(ctx, out, o.Parallel, !o.DryRun)
 	}
 	return out, nil
 }
 
 // verifyVersions reads each planned vendor's real version, in parallel,
 // and corrects the control plane's record where it differs.
-func (r *Runner) verifyVersions(ctx context.Context, plan []planned, parallel int) {
+func (r *Runner) verifyVersions(ctx context.Context, plan []planned, parallel int, record bool) {
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for range parallel {
@@ -320,7 +320,7 @@ func (r *Runner) verifyVersions(ctx context.Context, plan []planned, parallel in
 					plan[i].version = -1 // unknown: the vendor will be attempted
 					continue
 				}
-				if ver != plan[i].version {
+				if ver != plan[i].version && record {
 					_ = r.Prov.RecordSchemaVersion(ctx, plan[i].v.ID, ver, nil)
 				}
 				plan[i].version = ver
@@ -376,6 +376,18 @@ func (r *Runner) startRun(ctx context.Context, actor platform.Actor, o Options, 
 			// Its failed and unfinished vendors are to do again.
 			_, err = tx.Exec(ctx, `UPDATE migration_results SET status = 'pending', started_at = NULL, finished_at = NULL
 				WHERE run_id = $1 AND status IN ('failed', 'running')`, runID)
+			if err != nil {
+				return fmt.Errorf("reopen run %d: %w", runID, err)
+			}
+			// Vendors of the run that are no longer active or suspended
+			// (deleted since) are out of it.
+			ids := make([]int64, len(plan))
+			for i, p := range plan {
+				ids[i] = p.v.ID
+			}
+			_, err = tx.Exec(ctx, `UPDATE migration_results SET status = 'skipped', finished_at = now(),
+				error = 'left out on resume: the vendor is no longer active or suspended'
+				WHERE run_id = $1 AND status = 'pending' AND vendor_id <> ALL($2)`, runID, ids)
 			if err != nil {
 				return fmt.Errorf("reopen run %d: %w", runID, err)
 			}
@@ -500,8 +512,8 @@ func (r *Runner) record(ctx context.Context, o Options, runID int64, p planned, 
 				started_at = COALESCE(started_at, now() - $6 * interval '1 millisecond'), duration_ms = $6, error = $7
 			FROM async WHERE run_id = $1 AND vendor_id = $2)
 		UPDATE vendor_databases SET schema_version = CASE WHEN $8 THEN $5 ELSE schema_version END, migration_error = $7
-		FROM async WHERE vendor_id = $2 AND status = 'current'`,
-		runID, p.v.ID, status, before, after, d.Milliseconds(), errText, before != 0 || after != 0)
+		FROM async WHERE vendor_id = $2 AND status = 'current' AND db_name = $9`,
+		runID, p.v.ID, status, before, after, d.Milliseconds(), errText, before != 0 || after != 0, p.v.DBName)
 	if rerr != nil && r.Logger != nil {
 		r.Logger.Error("cannot record a vendor's migration result", "vendor", p.v.Slug, "err", rerr)
 	}

@@ -196,7 +196,11 @@ func (r *Runner) One(ctx context.Context, actor platform.Actor, v *platform.Vend
 	t0 := time.Now()
 	before, after, merr := r.Prov.MigrateVendor(ctx, v, migrate.Tenant, target, down, r.Logger)
 	d := time.Since(t0)
-	if err := r.Prov.RecordSchemaVersion(context.WithoutCancel(ctx), v.ID, after, merr); err != nil && merr == nil {
+	recorded := after
+	if before == 0 && after == 0 && merr != nil {
+		recorded = -1 // the database could not be read: keep its version, note the error
+	}
+	if err := r.Prov.RecordSchemaVersion(context.WithoutCancel(ctx), v.ID, recorded, merr); err != nil && merr == nil {
 		merr = err
 	}
 	status, state, errText := "migrated", "finished", ""

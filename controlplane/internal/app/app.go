@@ -20,11 +20,11 @@ import (
 	"github.com/storefleet/storefleet/controlplane/internal/backups"
 	"github.com/storefleet/storefleet/controlplane/internal/console"
 	"github.com/storefleet/storefleet/controlplane/internal/operations"
-	"github.com/storefleet/storefleet/internal/redisstore"
 	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/config"
 	"github.com/storefleet/storefleet/internal/jobs"
 	"github.com/storefleet/storefleet/internal/migrate"
+	"github.com/storefleet/storefleet/internal/redisstore"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/internal/wiring"
 )

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -37,7 +38,7 @@ func TestMigrateCommands(t *testing.T) {
 		t.Fatalf("status behind: %+v", r)
 	}
 	r = run(t, e, nil, "migrate-all", "--dry-run")
-	if r.code != 0 || !strings.Contains(r.stdout, "dry run: 2 vendors") || !strings.Contains(r.stdout, "pending [2 3]") {
+	if r.code != 0 || !strings.Contains(r.stdout, "dry run: 2 vendors") || !strings.Contains(r.stdout, fmt.Sprintf("pending %v", pendingFrom(1))) {
 		t.Fatalf("dry run: %+v", r)
 	}
 	if r := run(t, e, nil, "migrate", "--vendor", "alpha", "--to", "2"); r.code != 0 || !strings.Contains(r.stdout, "1 → 2") {
@@ -63,4 +64,15 @@ func TestMigrateCommands(t *testing.T) {
 	if r := run(t, e, nil, "status", "--json"); r.code != 0 || !strings.Contains(r.stdout, `"last_run"`) {
 		t.Fatalf("status after: %+v", r)
 	}
+}
+
+// pendingFrom lists the tenant versions after v.
+func pendingFrom(v int64) []int64 {
+	var out []int64
+	for _, m := range migrate.Tenant.Migrations() {
+		if m.Version > v {
+			out = append(out, m.Version)
+		}
+	}
+	return out
 }

@@ -96,6 +96,7 @@ func init() {
 					list("orphan roles", rep.OrphanRoles)
 					list("orphan buckets", rep.OrphanBuckets)
 					list("replaced or abandoned database copies", rep.DroppedCopies)
+					list("read-only mode left by a move that died", rep.ReadOnlyLifted)
 					for _, e := range rep.Errors {
 						fmt.Fprintf(w, "error\t%s\n", e)
 					}
