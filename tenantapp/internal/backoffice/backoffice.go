@@ -116,10 +116,26 @@ func (h *Handler) Routes(r *mux.Router) {
 
 	in := admin.NewRoute().Subrouter()
 	in.Use(h.requireStaff)
-	in.Handle("/", h.rs.Wrap(h.dashboard)).Methods(http.MethodGet)
+	in.Handle("/", h.can("dashboard.read", h.dashboard)).Methods(http.MethodGet)
 	in.Handle("/logout", h.rs.Wrap(h.logout)).Methods(http.MethodPost)
 	in.Handle("/logout-everywhere", h.rs.Wrap(h.logoutEverywhere)).Methods(http.MethodPost)
+	// Each area declares its routes in its own routes file.
+	h.teamRoutes(in)
+	h.catalogRoutes(in)
+	h.shopRoutes(in)
 	r.Handle("/admin", http.RedirectHandler("admin/", http.StatusMovedPermanently))
+}
+
+// can wraps a handler so that only staff holding perm reach it; others get
+// a 403 page that says which permission is missing.
+func (h *Handler) can(perm string, fn web.Handler) http.Handler {
+	return h.rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
+		if !Current(r.Context()).Can(perm) {
+			return &web.Error{Status: http.StatusForbidden,
+				Message: "Your role does not allow this (it needs the \"" + perm + "\" permission). Ask the shop's owner."}
+		}
+		return fn(w, r)
+	})
 }
 
 func (h *Handler) needRedis(next http.Handler) http.Handler {
