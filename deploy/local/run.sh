@@ -32,6 +32,7 @@ go build -o bin/ ./controlplane ./tenantapp ./provisioner
 chmod 600 .env
 
 bin/provisioner init
+bin/provisioner migrate-all   # existing vendors follow the template to the newest schema
 bin/provisioner seed-demo
 
 pids=()
@@ -70,6 +71,8 @@ cat <<MSG
   Storefronts      http://acme-tools.localhost:$TENANT_PORT/
                    http://green-leaf.localhost:$TENANT_PORT/
                    (or http://localhost:$TENANT_PORT/vendor/acme-tools/ where *.localhost does not resolve)
+  Back offices     http://acme-tools.localhost:$TENANT_PORT/admin/
+                   log in as owner@acme-tools.test (or owner@green-leaf.test) / storefleet-demo
   Mail catcher     $(grep STOREFLEET_MAILPIT_URL .env | cut -d= -f2)/
   Operator CLI     go run ./provisioner list      (reads .env; try --help)
   Logs             $DATA/controlplane.log, $DATA/tenantapp.log

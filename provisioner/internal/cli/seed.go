@@ -79,7 +79,7 @@ func init() {
 							return err
 						}
 					}
-					if err := seedProducts(ctx, p.Prov, v, dv.products); err != nil {
+					if err := seedProducts(ctx, p.Prov, v, dv.products, hash); err != nil {
 						return err
 					}
 					slugs = append(slugs, v.Slug)
@@ -92,7 +92,10 @@ func init() {
 		}})
 }
 
-func seedProducts(ctx context.Context, prov *provision.Provisioner, v *platform.Vendor, products []demoProduct) error {
+// seedProducts gives a demo vendor its products, and its owner (invited
+// at provisioning) the demo password, so the back office can be tried at
+// once.
+func seedProducts(ctx context.Context, prov *provision.Provisioner, v *platform.Vendor, products []demoProduct, ownerHash string) error {
 	u, err := prov.VendorDatabaseURL(ctx, v)
 	if err != nil {
 		return err
@@ -103,6 +106,10 @@ func seedProducts(ctx context.Context, prov *provision.Provisioner, v *platform.
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	return database.Transact(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE staff SET password_hash = $1, status = 'active', name = 'Demo Owner'
+			WHERE is_owner AND password_hash IS NULL`, ownerHash); err != nil {
+			return fmt.Errorf("activate the demo owner of %s: %w", v.Slug, err)
+		}
 		for _, pr := range products {
 			_, err := tx.Exec(ctx, `INSERT INTO products (sku, title, description, price_minor, state)
 				VALUES ($1, $2, $3, $4, 'active') ON CONFLICT (sku) DO NOTHING`, pr.SKU, pr.Title, pr.Description, pr.Price)
