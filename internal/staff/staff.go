@@ -111,20 +111,28 @@ const (
 // any unused one of the same purpose. It returns the secret (shown or
 // e-mailed once; only its hash is stored).
 func NewToken(ctx context.Context, db *pgxpool.Pool, staffID int64, purpose string, ttl time.Duration) (string, error) {
+	var secret string
+	err := database.Transact(ctx, db, func(tx pgx.Tx) error {
+		var err error
+		secret, err = newToken(ctx, tx, staffID, purpose, ttl)
+		return err
+	})
+	return secret, err
+}
+
+// newToken is NewToken inside tx.
+func newToken(ctx context.Context, tx pgx.Tx, staffID int64, purpose string, ttl time.Duration) (string, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", fmt.Errorf("make token: %w", err)
 	}
 	secret := base64.RawURLEncoding.EncodeToString(raw)
 	sum := sha256.Sum256([]byte(secret))
-	err := database.Transact(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM staff_tokens WHERE staff_id = $1 AND purpose = $2 AND used_at IS NULL`, staffID, purpose); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO staff_tokens (staff_id, purpose, token_hash, expires_at) VALUES ($1, $2, $3, now() + $4::interval)`,
-			staffID, purpose, sum[:], fmt.Sprintf("%d seconds", int(ttl.Seconds())))
-		return err
-	})
+	if _, err := tx.Exec(ctx, `DELETE FROM staff_tokens WHERE staff_id = $1 AND purpose = $2 AND used_at IS NULL`, staffID, purpose); err != nil {
+		return "", fmt.Errorf("replace %s token: %w", purpose, err)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO staff_tokens (staff_id, purpose, token_hash, expires_at) VALUES ($1, $2, $3, now() + $4::interval)`,
+		staffID, purpose, sum[:], fmt.Sprintf("%d seconds", int(ttl.Seconds())))
 	if err != nil {
 		return "", fmt.Errorf("save %s token: %w", purpose, err)
 	}

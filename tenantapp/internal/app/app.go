@@ -17,6 +17,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/config"
 	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/secretbox"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/static"
@@ -37,6 +38,7 @@ type App struct {
 	pools     *pools.Manager
 	redis     *redis.Client
 	templates *web.Templates
+	mailer    *mail.Mailer
 	handler   http.Handler
 }
 
@@ -58,7 +60,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 	if err != nil {
 		return nil, fmt.Errorf("connect to the control plane as the router role: %w", err)
 	}
-	a := &App{cfg: cfg, log: logger, router: router, templates: tmpl}
+	mailer, err := mail.New(cfg.SMTPURL, templates.FS, "tenantapp")
+	if err != nil {
+		router.Close()
+		return nil, fmt.Errorf("e-mail: %w", err)
+	}
+	a := &App{cfg: cfg, log: logger, router: router, templates: tmpl, mailer: mailer}
 	a.routes, err = routing.New(ctx, router, cfg.RouterURL, cfg.BaseDomain, logger)
 	if err != nil {
 		router.Close()
@@ -115,7 +122,7 @@ func (a *App) routesHandler() http.Handler {
 
 	shop := mux.NewRouter()
 	backoffice.New(backoffice.Options{Templates: a.templates, Redis: a.redisClient(), Responder: rs, Logger: a.log,
-		CookieSecure: a.cfg.CookieSecure, KeyPrefix: "sf:" + a.cfg.Prefix + ":t:"}).Routes(shop)
+		CookieSecure: a.cfg.CookieSecure, KeyPrefix: "sf:" + a.cfg.Prefix + ":t:"}).SetMailer(a.mailer, a.cfg.TenantPublicURL).Routes(shop)
 	(&storefront.Handler{Templates: a.templates}).Routes(shop, rs)
 	shop.NotFoundHandler = rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return &web.Error{Status: http.StatusNotFound, Message: "This page does not exist in the shop."}

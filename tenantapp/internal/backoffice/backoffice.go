@@ -44,6 +44,7 @@ type Handler struct {
 	log       *slog.Logger
 	limits    Limits
 	keyPrefix string
+	mailer    *mailSetup // set once at start-up by SetMailer
 }
 
 // Limits are the sign-in throttles.
@@ -113,6 +114,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	admin.Handle("/login", h.rs.Wrap(h.login)).Methods(http.MethodPost)
 	admin.Handle("/invite/{token}", h.rs.Wrap(h.inviteForm)).Methods(http.MethodGet)
 	admin.Handle("/invite/{token}", h.rs.Wrap(h.inviteAccept)).Methods(http.MethodPost)
+	h.passwordRoutes(admin)
 
 	in := admin.NewRoute().Subrouter()
 	in.Use(h.requireStaff)

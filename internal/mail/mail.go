@@ -1,0 +1,250 @@
+// Package mail sends e-mails over SMTP, each with a plain-text and an HTML
+// body rendered from templates parsed once at start-up.
+//
+// A mail named "mail_invite" is the pair of files mail_invite.txt (a
+// text/template that must define "subject") and mail_invite.html (an
+// html/template, optional) in the template folder. Links in the data are
+// the caller's business: build them from the vendor's domain as the
+// control plane knows it, never from a request.
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"net"
+	"net/mail"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// ErrNotConfigured means no SMTP server is set (STOREFLEET_SMTP_URL).
+var ErrNotConfigured = errors.New("e-mail is not configured (STOREFLEET_SMTP_URL is empty)")
+
+// DefaultFrom is the sender address when the SMTP URL names none.
+const DefaultFrom = "no-reply@storefleet.localhost"
+
+// Mailer renders and sends e-mails. It is safe for concurrent use.
+type Mailer struct {
+	host     string
+	port     int
+	from     string
+	opts     []gomail.Option
+	timeout  time.Duration
+	mails    map[string]*templates
+	disabled bool
+}
+
+type templates struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template // nil: plain text only
+}
+
+// New parses the mails in dir of fsys and returns a Mailer that sends them
+// through the SMTP server of smtpURL:
+//
+//	smtp://[user:password@]host[:port][?from=addr&tls=opportunistic|mandatory|none]
+//	smtps://[user:password@]host[:port][?from=addr]
+//
+// smtp:// uses STARTTLS when the server offers it (tls=mandatory requires
+// it); smtps:// speaks TLS from the start. An empty smtpURL gives a Mailer
+// that renders but whose Send returns ErrNotConfigured.
+func New(smtpURL string, fsys fs.FS, dir string) (*Mailer, error) {
+	m := &Mailer{from: DefaultFrom, timeout: 20 * time.Second, mails: map[string]*templates{}}
+	if err := m.parse(fsys, dir); err != nil {
+		return nil, err
+	}
+	if smtpURL == "" {
+		m.disabled = true
+		return m, nil
+	}
+	if err := m.configure(smtpURL); err != nil {
+		return nil, fmt.Errorf("SMTP URL: %w", err)
+	}
+	return m, nil
+}
+
+func (m *Mailer) configure(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URL (want smtp://host:port)")
+	}
+	q := u.Query()
+	port := 0
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+			return fmt.Errorf("bad port %q", p)
+		}
+	}
+	m.host = u.Hostname()
+	if m.host == "" {
+		return errors.New("no host (want smtp://host:port)")
+	}
+	switch u.Scheme {
+	case "smtp":
+		if port == 0 {
+			port = gomail.DefaultPortTLS
+		}
+		policy := gomail.TLSOpportunistic
+		switch q.Get("tls") {
+		case "", "opportunistic":
+		case "mandatory":
+			policy = gomail.TLSMandatory
+		case "none":
+			policy = gomail.NoTLS
+		default:
+			return fmt.Errorf("tls=%q: use opportunistic, mandatory or none", q.Get("tls"))
+		}
+		m.opts = append(m.opts, gomail.WithTLSPolicy(policy))
+	case "smtps":
+		if port == 0 {
+			port = gomail.DefaultPortSSL
+		}
+		m.opts = append(m.opts, gomail.WithSSL())
+	default:
+		return fmt.Errorf("scheme %q: use smtp:// or smtps://", u.Scheme)
+	}
+	m.port = port
+	m.opts = append(m.opts, gomail.WithPort(port))
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		m.opts = append(m.opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pw))
+	}
+	if f := q.Get("from"); f != "" {
+		a, err := mail.ParseAddress(f)
+		if err != nil {
+			return fmt.Errorf("from=%q is not an e-mail address", f)
+		}
+		m.from = a.Address
+	}
+	if h := q.Get("helo"); h != "" {
+		m.opts = append(m.opts, gomail.WithHELO(h))
+	}
+	return nil
+}
+
+func (m *Mailer) parse(fsys fs.FS, dir string) error {
+	texts, err := fs.Glob(fsys, path.Join(dir, "mail_*.txt"))
+	if err != nil {
+		return err
+	}
+	for _, p := range texts {
+		name := strings.TrimSuffix(path.Base(p), ".txt")
+		t, err := texttemplate.New(path.Base(p)).Option("missingkey=error").ParseFS(fsys, p)
+		if err != nil {
+			return fmt.Errorf("parse mail template %s: %w", p, err)
+		}
+		if t.Lookup("subject") == nil {
+			return fmt.Errorf("mail template %s does not define \"subject\"", p)
+		}
+		ts := &templates{text: t}
+		hp := path.Join(dir, name+".html")
+		if _, err := fs.Stat(fsys, hp); err == nil {
+			h, err := htmltemplate.New(path.Base(hp)).Option("missingkey=error").ParseFS(fsys, hp)
+			if err != nil {
+				return fmt.Errorf("parse mail template %s: %w", hp, err)
+			}
+			ts.html = h
+		}
+		m.mails[name] = ts
+	}
+	return nil
+}
+
+// Configured reports whether Send can reach an SMTP server.
+func (m *Mailer) Configured() bool { return m != nil && !m.disabled }
+
+// Has reports whether a mail template exists.
+func (m *Mailer) Has(name string) bool { _, ok := m.mails[name]; return ok }
+
+// Message is one e-mail to send.
+type Message struct {
+	To string
+	// FromName is shown as the sender's name (the shop's name); the
+	// address is the Mailer's.
+	FromName string
+	// ReplyTo, if set, is where answers go (the shop's contact address).
+	ReplyTo string
+	// Template names the mail ("mail_invite"), Data is what it renders.
+	Template string
+	Data     any
+}
+
+// Rendered is a mail ready to send.
+type Rendered struct {
+	Subject string
+	Text    string
+	HTML    string // empty if the mail has no HTML body
+}
+
+// Render renders a message's subject and bodies.
+func (m *Mailer) Render(msg Message) (*Rendered, error) {
+	ts, ok := m.mails[msg.Template]
+	if !ok {
+		return nil, fmt.Errorf("no mail template %q", msg.Template)
+	}
+	var subj, text, html strings.Builder
+	if err := ts.text.ExecuteTemplate(&subj, "subject", msg.Data); err != nil {
+		return nil, fmt.Errorf("render %s subject: %w", msg.Template, err)
+	}
+	if err := ts.text.Execute(&text, msg.Data); err != nil {
+		return nil, fmt.Errorf("render %s text: %w", msg.Template, err)
+	}
+	if ts.html != nil {
+		if err := ts.html.Execute(&html, msg.Data); err != nil {
+			return nil, fmt.Errorf("render %s html: %w", msg.Template, err)
+		}
+	}
+	// A subject is one line, whatever the data held.
+	subject := strings.Join(strings.Fields(subj.String()), " ")
+	return &Rendered{Subject: subject, Text: strings.TrimSpace(text.String()) + "\n", HTML: html.String()}, nil
+}
+
+// Send renders msg and delivers it to the SMTP server.
+func (m *Mailer) Send(ctx context.Context, msg Message) error {
+	if !m.Configured() {
+		return ErrNotConfigured
+	}
+	to, err := mail.ParseAddress(msg.To)
+	if err != nil {
+		return fmt.Errorf("recipient %q: %w", msg.To, err)
+	}
+	r, err := m.Render(msg)
+	if err != nil {
+		return err
+	}
+	out := gomail.NewMsg()
+	out.FromMailAddress(&mail.Address{Name: oneLine(msg.FromName), Address: m.from})
+	out.ToMailAddress(to)
+	if msg.ReplyTo != "" {
+		if err := out.ReplyTo(msg.ReplyTo); err != nil {
+			return fmt.Errorf("reply-to %q: %w", msg.ReplyTo, err)
+		}
+	}
+	out.Subject(r.Subject)
+	out.SetMessageID()
+	out.SetDate()
+	out.SetBodyString(gomail.TypeTextPlain, r.Text)
+	if r.HTML != "" {
+		out.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
+	}
+	c, err := gomail.NewClient(m.host, append([]gomail.Option{gomail.WithTimeout(m.timeout)}, m.opts...)...)
+	if err != nil {
+		return fmt.Errorf("e-mail client: %w", err)
+	}
+	if err := c.DialAndSendWithContext(ctx, out); err != nil {
+		return fmt.Errorf("send %s to %s via %s: %w", msg.Template, to.Address, net.JoinHostPort(m.host, strconv.Itoa(m.port)), err)
+	}
+	return nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
