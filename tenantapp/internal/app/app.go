@@ -19,10 +19,12 @@ import (
 	"github.com/storefleet/storefleet/internal/database"
 	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/secretbox"
+	"github.com/storefleet/storefleet/internal/storage"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/static"
 	"github.com/storefleet/storefleet/templates"
 	"github.com/storefleet/storefleet/tenantapp/internal/backoffice"
+	"github.com/storefleet/storefleet/tenantapp/internal/media"
 	"github.com/storefleet/storefleet/tenantapp/internal/pools"
 	"github.com/storefleet/storefleet/tenantapp/internal/routing"
 	"github.com/storefleet/storefleet/tenantapp/internal/storefront"
@@ -39,6 +41,7 @@ type App struct {
 	redis     *redis.Client
 	templates *web.Templates
 	mailer    *mail.Mailer
+	media     *media.Service // nil without an object store
 	handler   http.Handler
 }
 
@@ -83,6 +86,16 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 		}
 		a.redis = redis.NewClient(opt)
 	}
+	if cfg.S3Endpoint != "" {
+		objects, err := storage.NewAdmin(storage.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey,
+			SecretKey: cfg.S3SecretKey, Secure: cfg.S3Secure, Region: cfg.S3Region})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.media = media.New(media.Options{Objects: objects, Pools: a.pools, Routes: a.routes, Logger: logger})
+		a.media.Worker.Start()
+	}
 	a.handler = a.routesHandler()
 	return a, nil
 }
@@ -97,6 +110,9 @@ func (a *App) Pools() *pools.Manager { return a.pools }
 func (a *App) Close() {
 	if a.routes != nil {
 		a.routes.Close()
+	}
+	if a.media != nil {
+		a.media.Worker.Stop() // before the pools close
 	}
 	if a.pools != nil {
 		a.pools.Close()
@@ -121,8 +137,12 @@ func (a *App) routesHandler() http.Handler {
 	root.PathPrefix("/static/").Handler(http.StripPrefix("/static/", cacheForever(http.FileServerFS(staticFS))))
 
 	shop := mux.NewRouter()
-	backoffice.New(backoffice.Options{Templates: a.templates, Redis: a.redisClient(), Responder: rs, Logger: a.log,
-		CookieSecure: a.cfg.CookieSecure, KeyPrefix: "sf:" + a.cfg.Prefix + ":t:"}).SetMailer(a.mailer, a.cfg.TenantPublicURL).Routes(shop)
+	shop.Use(a.media.Middleware) // the back office finds the media library; first sight of a vendor resumes its media jobs
+	a.media.Routes(shop, rs)     // GET /media/{id}/{size}
+	bo := backoffice.New(backoffice.Options{Templates: a.templates, Redis: a.redisClient(), Responder: rs, Logger: a.log,
+		CookieSecure: a.cfg.CookieSecure, KeyPrefix: "sf:" + a.cfg.Prefix + ":t:"}).SetMailer(a.mailer, a.cfg.TenantPublicURL)
+	bo.Routes(shop)
+	bo.APIRoutes(shop)
 	(&storefront.Handler{Templates: a.templates}).Routes(shop, rs)
 	shop.NotFoundHandler = rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return &web.Error{Status: http.StatusNotFound, Message: "This page does not exist in the shop."}

@@ -192,3 +192,20 @@ func TestSignInThrottling(t *testing.T) {
 		t.Fatalf("bravo's owner was throttled by acme's failures: %d", code)
 	}
 }
+
+func TestBackOfficeWaitsForItsSchemaWhileTheShopServes(t *testing.T) {
+	t.Parallel()
+	s := newShopEnv(t)
+	s.e.CreateVendor(t, "acme", "Acme Tools")
+	if _, err := s.e.CP.Exec(context.Background(), `UPDATE vendor_databases SET schema_version = 4
+		WHERE vendor_id = (SELECT id FROM vendors WHERE slug = 'acme')`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { code, _ := s.get(t, "acme.localhost", "/admin/login"); return code == 503 })
+	if _, body := s.get(t, "acme.localhost", "/admin/login"); !strings.Contains(body, "being upgraded") {
+		t.Errorf("maintenance page: %s", body)
+	}
+	if code, _ := s.get(t, "acme.localhost", "/"); code != 200 {
+		t.Errorf("the storefront must keep serving: %d", code)
+	}
+}

@@ -109,7 +109,7 @@ func New(o Options) *Handler {
 func (h *Handler) Routes(r *mux.Router) {
 	cop := http.NewCrossOriginProtection()
 	admin := r.PathPrefix("/admin").Subrouter()
-	admin.Use(h.needRedis, h.sessions.LoadAndSave, noStore, cop.Handler, h.checkCSRF)
+	admin.Use(h.needSchema, h.needRedis, h.sessions.LoadAndSave, noStore, cop.Handler, h.limitBody, h.checkCSRF)
 	admin.Handle("/login", h.rs.Wrap(h.loginForm)).Methods(http.MethodGet)
 	admin.Handle("/login", h.rs.Wrap(h.login)).Methods(http.MethodPost)
 	admin.Handle("/invite/{token}", h.rs.Wrap(h.inviteForm)).Methods(http.MethodGet)
@@ -137,6 +137,23 @@ func (h *Handler) can(perm string, fn web.Handler) http.Handler {
 				Message: "Your role does not allow this (it needs the \"" + perm + "\" permission). Ask the shop's owner."}
 		}
 		return fn(w, r)
+	})
+}
+
+// MinSchema is the oldest tenant schema the back office works with: a
+// vendor below it (a rollout has not reached it yet) gets a maintenance
+// answer in its back office while its storefront keeps serving.
+const MinSchema = 9
+
+// needSchema answers 503 for a vendor whose schema is older than MinSchema.
+func (h *Handler) needSchema(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t := tenant.FromContext(r.Context()); t != nil && t.Entry.SchemaVersion < MinSchema {
+			h.rs.Error(w, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 60,
+				Message: "The back office of " + t.Entry.Name + " is being upgraded. Please come back in a few minutes; the shop itself stays open."})
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -1,0 +1,113 @@
+package backoffice
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/storefleet/storefleet/internal/money"
+)
+
+// salesPeriod is one of the dashboard's sales figures.
+type salesPeriod struct {
+	Label   string
+	Orders  int64
+	Revenue []string // one formatted total per currency; empty: nothing sold
+}
+
+// salesSummary returns orders and revenue for today, the last 7 and the
+// last 30 days (UTC). Until the shop's schema has an orders table it
+// returns zeros and tracked = false.
+//
+// It reads orders(created_at, total_minor, currency, status) and leaves
+// out cancelled orders; when the orders area lands, point this at its
+// own summary function.
+func salesSummary(ctx context.Context, db *pgxpool.Pool) (periods []salesPeriod, tracked bool, err error) {
+	periods = []salesPeriod{{Label: "Today"}, {Label: "Last 7 days"}, {Label: "Last 30 days"}}
+	var n int
+	err = db.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns
+		WHERE table_schema = 'public' AND table_name = 'orders' AND column_name IN ('created_at', 'total_minor', 'currency', 'status')
+		AND to_regclass('public.orders') IS NOT NULL`).Scan(&n)
+	if err != nil {
+		return nil, false, fmt.Errorf("look for the orders table: %w", err)
+	}
+	if n < 4 {
+		return periods, false, nil
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	starts := []time.Time{today, today.AddDate(0, 0, -6), today.AddDate(0, 0, -29)}
+	for i, start := range starts {
+		rows, err := db.Query(ctx, `SELECT currency, count(*), coalesce(sum(total_minor), 0)::bigint FROM orders
+			WHERE created_at >= $1 AND status NOT IN ('cancelled', 'canceled', 'failed') GROUP BY currency ORDER BY 2 DESC`, start)
+		if err != nil {
+			return nil, false, fmt.Errorf("sum orders: %w", err)
+		}
+		var cur string
+		var count, total int64
+		_, err = pgx.ForEachRow(rows, []any{&cur, &count, &total}, func() error {
+			periods[i].Orders += count
+			periods[i].Revenue = append(periods[i].Revenue, money.Format(total, cur))
+			return nil
+		})
+		if err != nil {
+			return nil, false, fmt.Errorf("sum orders: %w", err)
+		}
+	}
+	return periods, true, nil
+}
+
+// lowStockItem is a product at or below its low-stock threshold.
+type lowStockItem struct {
+	ID        int64
+	SKU       string
+	Title     string
+	Available int64
+	Threshold int64
+}
+
+// lowStock lists up to 10 products whose available stock (on hand less
+// reserved) is at or below their threshold, lowest first. Until the shop's
+// schema tracks stock it returns tracked = false.
+//
+// Slot for the catalog area: replace the query with catalog.LowStock once
+// that exists.
+func lowStock(ctx context.Context, db *pgxpool.Pool) (items []lowStockItem, tracked bool, err error) {
+	var n int
+	err = db.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public'
+		AND table_name = 'products' AND column_name IN ('stock_on_hand', 'stock_reserved', 'low_stock_threshold')`).Scan(&n)
+	if err != nil {
+		return nil, false, fmt.Errorf("look for stock columns: %w", err)
+	}
+	if n < 3 {
+		return nil, false, nil
+	}
+	rows, err := db.Query(ctx, `SELECT id, sku, title, stock_on_hand - stock_reserved, low_stock_threshold FROM products
+		WHERE low_stock_threshold IS NOT NULL AND state <> 'archived'
+			AND stock_on_hand - stock_reserved - low_stock_threshold <= 0
+		ORDER BY stock_on_hand - stock_reserved - low_stock_threshold, id LIMIT 10`)
+	if err != nil {
+		return nil, false, fmt.Errorf("list low stock: %w", err)
+	}
+	items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (lowStockItem, error) {
+		var it lowStockItem
+		return it, r.Scan(&it.ID, &it.SKU, &it.Title, &it.Available, &it.Threshold)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("list low stock: %w", err)
+	}
+	return items, true, nil
+}
+
+// recentActivity returns the newest audit log entries: everyone's for
+// staff who may read the audit log, otherwise the member's own.
+func recentActivity(ctx context.Context, db *pgxpool.Pool, staffID int64, everyone bool, limit int) ([]auditRow, error) {
+	f := auditFilter{}
+	if !everyone {
+		f.StaffID = staffID
+	}
+	rows, _, _, err := auditPage(ctx, db, f, 0, 0, limit)
+	return rows, err
+}

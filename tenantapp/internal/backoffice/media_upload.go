@@ -1,0 +1,112 @@
+package backoffice
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+
+	"github.com/storefleet/storefleet/internal/web"
+	"github.com/storefleet/storefleet/tenantapp/internal/media"
+	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
+)
+
+// Request body limits: an upload's form, and every other form.
+const (
+	maxUploadBody = media.MaxBytes + 1<<20
+	maxFormBody   = 4 << 20
+)
+
+// limitBody bounds request bodies before anything reads them: uploads to
+// the largest image plus room for the form, other forms to 4 MiB. A body
+// that says it is larger is refused at once with a 413 that says why. A
+// form read already (by the CSRF check) is left alone: the handler checks
+// the file's size itself.
+func (h *Handler) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.MultipartForm != nil || r.PostForm != nil || r.Body == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		limit := int64(maxFormBody)
+		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+			limit = maxUploadBody
+		}
+		if r.ContentLength > limit {
+			w.Header().Set("Connection", "close")
+			h.rs.Error(w, r, &web.Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf(
+				"The upload is %s; the most is %s per image (forms: %s). Make the file smaller and try again.",
+				media.HumanBytes(r.ContentLength), media.HumanBytes(media.MaxBytes), media.HumanBytes(maxFormBody))})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rawFileName is the file name as the client sent it. (FileHeader.Filename
+// has been through filepath.Base, which hides a name that climbs out of
+// its folder; media.Check refuses those.)
+func rawFileName(fh *multipart.FileHeader) string {
+	if _, params, err := mime.ParseMediaType(fh.Header.Get("Content-Disposition")); err == nil {
+		if name, ok := params["filename"]; ok {
+			return name
+		}
+	}
+	return fh.Filename
+}
+
+// POST /admin/media: upload one image (multipart, field "file"). A file
+// that fails a check gets the list page back with the reason next to the
+// file field, and nothing is stored.
+func (h *Handler) mediaUpload(w http.ResponseWriter, r *http.Request) error {
+	svc, err := mediaLibrary(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	t := tenant.FromContext(ctx)
+	fieldErr := func(status int, msg string) error {
+		return h.renderMediaList(w, r, status, map[string]string{"file": msg})
+	}
+	if r.MultipartForm == nil {
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return fieldErr(http.StatusRequestEntityTooLarge, "The file is larger than "+media.HumanBytes(media.MaxBytes)+". Make it smaller and upload it again.")
+			}
+			return fieldErr(http.StatusBadRequest, "Send the image as a file upload (multipart/form-data) in the field \"file\".")
+		}
+	}
+	files := r.MultipartForm.File["file"]
+	if len(files) == 0 {
+		return fieldErr(http.StatusUnprocessableEntity, "Choose an image to upload.")
+	}
+	fh := files[0]
+	if fh.Size > media.MaxBytes {
+		return fieldErr(http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is %s; the most is %s. Make it smaller and upload it again.",
+			media.HumanBytes(fh.Size), media.HumanBytes(media.MaxBytes)))
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return fmt.Errorf("open uploaded file: %w", err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, media.MaxBytes+1))
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("read uploaded file: %w", err)
+	}
+	m, err := svc.Upload(ctx, t, rawFileName(fh), data, actor(r, Current(ctx)))
+	var we *web.Error
+	if errors.As(err, &we) && we.Field == "file" {
+		return fieldErr(we.Status, we.Message)
+	}
+	if err != nil {
+		return err
+	}
+	h.sessions.Put(ctx, keyFlash, fmt.Sprintf("Uploaded %s (%d × %d). Its smaller sizes are being made.", m.Name, m.Width, m.Height))
+	http.Redirect(w, r, fmt.Sprintf("%s/admin/media/%d", t.Base, m.ID), http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,137 @@
+// Package media is a vendor's media library: images staff upload, checked
+// from their content, stored in the vendor's own bucket under keys the
+// server makes, made smaller by a background worker, and served through
+// the tenant app with nosniff.
+//
+// Every bucket operation goes through a client whose STS credentials reach
+// the vendor's bucket only (storage.Admin.VendorClient); every database
+// operation takes the vendor's pool. Work on the bucket (thumbnails, and
+// removing the objects of deleted media) is queued durably in the vendor's
+// media_jobs table and done by a Worker: a bounded pool of goroutines that
+// takes a vendor's jobs when told (after an upload or a deletion) and, for
+// jobs left behind by a stopped process, the first time this process sees
+// the vendor (Middleware).
+//
+// Wiring, in the tenant app:
+//
+//	svc := media.New(media.Options{Objects: objects, Pools: pools, Routes: routes, Logger: logger})
+//	svc.Worker.Start()            // and svc.Worker.Stop() on Close, before the pools close
+//	shop.Use(svc.Middleware)      // the back office finds the library in the context
+//	svc.Routes(shop, responder)   // GET /media/{id}/{size}
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/storefleet/storefleet/internal/storage"
+	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
+)
+
+// Sizes are the thumbnail sizes made of every image: the longest side is
+// at most this many pixels.
+var Sizes = []int{800, 200}
+
+// Service is the media library of every vendor this process serves.
+type Service struct {
+	objects *objects
+	log     *slog.Logger
+	// Worker makes thumbnails and removes deleted media's objects.
+	Worker *Worker
+}
+
+// Options wire a Service.
+type Options struct {
+	// Objects is the platform's object store client; the service asks it
+	// for narrowed per-bucket clients only.
+	Objects *storage.Admin
+	// Pools hands out vendor pools to the worker (pools.Manager).
+	Pools tenant.Pools
+	// Routes gives the worker fresh routing entries (routing.Cache): a
+	// vendor may have moved, been suspended or gone read-only since its
+	// jobs were queued. Without it the queued entry is used.
+	Routes tenant.Resolver
+	// Workers is how many jobs run at once in this process (default 2).
+	Workers int
+	Logger  *slog.Logger
+}
+
+// New returns the media library. Start its Worker to make thumbnails.
+func New(o Options) *Service {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
+	s := &Service{objects: &objects{admin: o.Objects, clients: map[string]*minio.Client{}}, log: o.Logger}
+	s.Worker = newWorker(s, o.Pools, o.Routes, o.Workers)
+	return s
+}
+
+type ctxKey struct{}
+
+// FromContext returns the media library behind Middleware, or nil if the
+// app has none (no object store configured).
+func FromContext(ctx context.Context) *Service {
+	s, _ := ctx.Value(ctxKey{}).(*Service)
+	return s
+}
+
+// Middleware puts the library in each request's context and, the first
+// time this process sees a vendor, has the worker look for that vendor's
+// unfinished jobs (left by a process that stopped). It runs behind tenant
+// resolution. A nil Service passes requests through.
+func (s *Service) Middleware(next http.Handler) http.Handler {
+	if s == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t := tenant.FromContext(r.Context()); t != nil {
+			s.Worker.noticeVendor(t)
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
+	})
+}
+
+// ErrUnavailable means the object store cannot be used.
+var ErrUnavailable = errors.New("media: object store unavailable")
+
+// objects hands out per-bucket clients, made once per bucket.
+type objects struct {
+	admin   *storage.Admin
+	mu      sync.Mutex
+	clients map[string]*minio.Client
+}
+
+// maxClients bounds the cache of per-bucket clients.
+const maxClients = 1000
+
+func (o *objects) client(bucket string) (*minio.Client, error) {
+	if o.admin == nil {
+		return nil, fmt.Errorf("%w: no object store is configured", ErrUnavailable)
+	}
+	if bucket == "" {
+		return nil, fmt.Errorf("%w: the shop has no bucket yet", ErrUnavailable)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if c, ok := o.clients[bucket]; ok {
+		return c, nil
+	}
+	c, err := o.admin.VendorClient(bucket)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if len(o.clients) >= maxClients {
+		clear(o.clients)
+	}
+	o.clients[bucket] = c
+	return c, nil
+}
