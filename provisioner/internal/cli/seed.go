@@ -13,6 +13,7 @@ import (
 	"github.com/storefleet/storefleet/internal/database"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
+	"github.com/storefleet/storefleet/internal/staff"
 )
 
 // Demo data that `make run` seeds.
@@ -105,6 +106,10 @@ func seedProducts(ctx context.Context, prov *provision.Provisioner, v *platform.
 		return fmt.Errorf("connect to %s: %w", v.Slug, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	// Vendors made before staff accounts existed get their owner now.
+	if err := staff.EnsureOwner(ctx, conn, v.OwnerEmail); err != nil {
+		return err
+	}
 	return database.Transact(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE staff SET password_hash = $1, status = 'active', name = 'Demo Owner'
 			WHERE is_owner AND password_hash IS NULL`, ownerHash); err != nil {
