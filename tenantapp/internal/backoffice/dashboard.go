@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/storefleet/storefleet/tenantapp/internal/catalog"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
 
@@ -12,8 +13,7 @@ type dashboardPage struct {
 	Products, Active int
 	Sales            []salesPeriod
 	SalesTracked     bool
-	LowStock         []lowStockItem
-	StockTracked     bool
+	LowStock         []catalog.LowStockItem
 	Activity         []auditRow
 	ActivityEveryone bool
 }
@@ -32,7 +32,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if d.Sales, d.SalesTracked, err = salesSummary(ctx, t.Pool); err != nil {
 		return err
 	}
-	if d.LowStock, d.StockTracked, err = lowStock(ctx, t.Pool); err != nil {
+	if d.LowStock, err = catalog.LowStock(ctx, t.Pool, 10); err != nil {
 		return err
 	}
 	m := Current(ctx)

@@ -59,48 +59,6 @@ func salesSummary(ctx context.Context, db *pgxpool.Pool) (periods []salesPeriod,
 	return periods, true, nil
 }
 
-// lowStockItem is a product at or below its low-stock threshold.
-type lowStockItem struct {
-	ID        int64
-	SKU       string
-	Title     string
-	Available int64
-	Threshold int64
-}
-
-// lowStock lists up to 10 products whose available stock (on hand less
-// reserved) is at or below their threshold, lowest first. Until the shop's
-// schema tracks stock it returns tracked = false.
-//
-// Slot for the catalog area: replace the query with catalog.LowStock once
-// that exists.
-func lowStock(ctx context.Context, db *pgxpool.Pool) (items []lowStockItem, tracked bool, err error) {
-	var n int
-	err = db.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public'
-		AND table_name = 'products' AND column_name IN ('stock_on_hand', 'stock_reserved', 'low_stock_threshold')`).Scan(&n)
-	if err != nil {
-		return nil, false, fmt.Errorf("look for stock columns: %w", err)
-	}
-	if n < 3 {
-		return nil, false, nil
-	}
-	rows, err := db.Query(ctx, `SELECT id, sku, title, stock_on_hand - stock_reserved, low_stock_threshold FROM products
-		WHERE low_stock_threshold IS NOT NULL AND state <> 'archived'
-			AND stock_on_hand - stock_reserved - low_stock_threshold <= 0
-		ORDER BY stock_on_hand - stock_reserved - low_stock_threshold, id LIMIT 10`)
-	if err != nil {
-		return nil, false, fmt.Errorf("list low stock: %w", err)
-	}
-	items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (lowStockItem, error) {
-		var it lowStockItem
-		return it, r.Scan(&it.ID, &it.SKU, &it.Title, &it.Available, &it.Threshold)
-	})
-	if err != nil {
-		return nil, false, fmt.Errorf("list low stock: %w", err)
-	}
-	return items, true, nil
-}
-
 // recentActivity returns the newest audit log entries: everyone's for
 // staff who may read the audit log, otherwise the member's own.
 func recentActivity(ctx context.Context, db *pgxpool.Pool, staffID int64, everyone bool, limit int) ([]auditRow, error) {
