@@ -248,3 +248,19 @@ func (m *Mailer) Send(ctx context.Context, msg Message) error {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Lifetime says how long a link lives, in the largest whole unit:
+// "7 days", "1 hour", "90 minutes".
+func Lifetime(d time.Duration) string {
+	n, unit := int(d.Hours()/24), "day"
+	if d%(24*time.Hour) != 0 {
+		n, unit = int(d.Hours()), "hour"
+	}
+	if d%time.Hour != 0 {
+		n, unit = int(d.Minutes()), "minute"
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/migrate"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/secretbox"
@@ -48,6 +49,12 @@ type Options struct {
 	// SIGKILL: fault-injection tests use it to prove that every step can be
 	// finished by a re-run. Empty in normal use.
 	CrashAfter string
+	// Mailer sends owner invitations (nil or unconfigured: none are sent,
+	// and InviteOwner returns the link instead).
+	Mailer *mail.Mailer
+	// TenantPublicURL is how shoppers reach the tenant app, with {host}
+	// for the vendor's domain: links in e-mails are built from it.
+	TenantPublicURL string
 }
 
 // Provisioner runs vendor lifecycles. It is safe for concurrent use.
@@ -313,6 +320,9 @@ func (p *Provisioner) Advance(ctx context.Context, id int64) error {
 			return err
 		}
 		p.crashPoint(string(next))
+		if next == platform.StateActive {
+			p.inviteNewOwner(ctx, id)
+		}
 	}
 }
 

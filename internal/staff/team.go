@@ -363,3 +363,14 @@ func RequestReset(ctx context.Context, db *pgxpool.Pool, email string, audit Ent
 	}
 	return m, token, nil
 }
+
+// InviteMail is what the "mail_invite" template renders, for the back
+// office's invitations and the provisioner's owner invitations alike.
+type InviteMail struct {
+	ShopName  string
+	InvitedBy string
+	RoleName  string
+	IsOwner   bool
+	Link      string
+	Expires   string
+}

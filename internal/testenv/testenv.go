@@ -28,11 +28,13 @@ import (
 	"github.com/storefleet/storefleet/internal/config"
 	"github.com/storefleet/storefleet/internal/database"
 	"github.com/storefleet/storefleet/internal/jobs"
+	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/migrate"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 	"github.com/storefleet/storefleet/internal/secretbox"
 	"github.com/storefleet/storefleet/internal/storage"
+	"github.com/storefleet/storefleet/templates"
 )
 
 const startHint = "start the test services with `make test-services` (or run everything with `make test`)"
@@ -276,6 +278,7 @@ func newEnv(ctx context.Context, v map[string]string, box *secretbox.Box, prefix
 	prov := provision.New(provision.Options{
 		Store: store, Box: box, Objects: objects, Prefix: prefix, TemplateDB: tenantTmpl,
 		BaseDomain: cfg.BaseDomain, DeleteGrace: time.Hour, SSLMode: cfg.DBSSLMode, Logger: slog.New(slog.DiscardHandler),
+		TenantPublicURL: cfg.TenantPublicURL,
 	})
 	e := &Env{Vars: vars, Cfg: cfg, CP: cp, Store: store, Box: box, Objects: objects, Prov: prov, RouterURL: cfg.RouterURL}
 	e.Backups = e.newBackups("")
@@ -419,10 +422,40 @@ func Attach(t testing.TB, crashAfter string) *Env {
 	prov := provision.New(provision.Options{
 		Store: store, Box: box, Objects: objects, Prefix: cfg.Prefix, TemplateDB: cfg.TemplateDB,
 		BaseDomain: cfg.BaseDomain, DeleteGrace: time.Hour, SSLMode: cfg.DBSSLMode, CrashAfter: crashAfter,
+		TenantPublicURL: cfg.TenantPublicURL,
 	})
 	e := &Env{Cfg: cfg, CP: cp, Store: store, Box: box, Objects: objects, Prov: prov, RouterURL: cfg.RouterURL}
 	e.Backups = e.newBackups(crashAfter)
 	return e
+}
+
+// UseMailer gives this Env's provisioner a mailer that sends to the test
+// services' mailpit, so that new vendors' owners are e-mailed their
+// invitation, and returns it.
+func (e *Env) UseMailer(t testing.TB) *mail.Mailer {
+	t.Helper()
+	m, err := mail.New(e.Vars["STOREFLEET_SMTP_URL"], templates.FS, "tenantapp")
+	if err != nil {
+		t.Fatalf("mailer: %v", err)
+	}
+	if !m.Configured() {
+		t.Fatal("STOREFLEET_SMTP_URL is not set; " + startHint)
+	}
+	e.renewProvisioner(m)
+	return m
+}
+
+// renewProvisioner replaces the provisioner after a change of template
+// database or mailer.
+func (e *Env) renewProvisioner(m *mail.Mailer) {
+	old := e.Prov
+	e.Prov = provision.New(provision.Options{
+		Store: e.Store, Box: e.Box, Objects: e.Objects, Prefix: e.Cfg.Prefix, TemplateDB: e.Cfg.TemplateDB,
+		BaseDomain: e.Cfg.BaseDomain, DeleteGrace: time.Hour, SSLMode: e.Cfg.DBSSLMode,
+		Logger: slog.New(slog.DiscardHandler), Mailer: m, TenantPublicURL: e.Cfg.TenantPublicURL,
+	})
+	old.Close()
+	e.Backups = e.newBackups("")
 }
 
 func (e *Env) newBackups(crashAfter string) *backup.Service {
@@ -459,13 +492,7 @@ func (e *Env) UseOwnTemplate(t testing.TB, set migrate.Set, version int64) {
 	}
 	e.Cfg.TemplateDB = e.Cfg.Prefix + "_template"
 	e.Vars["STOREFLEET_TEMPLATE_DB"] = e.Cfg.TemplateDB
-	old := e.Prov
-	e.Prov = provision.New(provision.Options{
-		Store: e.Store, Box: e.Box, Objects: e.Objects, Prefix: e.Cfg.Prefix, TemplateDB: e.Cfg.TemplateDB,
-		BaseDomain: e.Cfg.BaseDomain, DeleteGrace: time.Hour, SSLMode: e.Cfg.DBSSLMode,
-	})
-	old.Close()
-	e.Backups = e.newBackups("")
+	e.renewProvisioner(nil)
 	servers, err := e.Store.Servers(ctx)
 	if err != nil {
 		t.Fatal(err)

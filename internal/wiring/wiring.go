@@ -5,15 +5,18 @@ package wiring
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/storefleet/storefleet/internal/backup"
 	"github.com/storefleet/storefleet/internal/config"
 	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 	"github.com/storefleet/storefleet/internal/secretbox"
 	"github.com/storefleet/storefleet/internal/storage"
+	"github.com/storefleet/storefleet/templates"
 )
 
 // Platform is the control-plane side of the platform, wired.
@@ -51,10 +54,16 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Option
 		pool.Close()
 		return nil, err
 	}
+	mailer, err := mail.New(cfg.SMTPURL, templates.FS, "tenantapp")
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("mail templates: %w", err)
+	}
 	store := platform.New(pool)
 	prov := provision.New(provision.Options{
 		Store: store, Box: box, Objects: objects, Prefix: cfg.Prefix, TemplateDB: cfg.TemplateDB,
 		BaseDomain: cfg.BaseDomain, DeleteGrace: cfg.VendorDeleteGrace, SSLMode: cfg.DBSSLMode, Logger: logger, CrashAfter: o.CrashAfter,
+		Mailer: mailer, TenantPublicURL: cfg.TenantPublicURL,
 	})
 	backups := &backup.Service{Store: store, Prov: prov, Objects: objects, Bucket: cfg.BackupBucket,
 		SSLMode: cfg.DBSSLMode, Grace: cfg.ReplacedDBGrace, Logger: logger, CrashAfter: o.CrashAfter}

@@ -34,6 +34,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	s.Handle("/vendors/{slug}", h.wrap(h.vendorShow)).Methods(http.MethodGet)
 	s.Handle("/vendors/{slug}/suspend", h.wrap(h.vendorSuspend)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/resume", h.wrap(h.vendorResume)).Methods(http.MethodPost)
+	s.Handle("/vendors/{slug}/invite-owner", h.wrap(h.vendorInviteOwner)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/delete", h.wrap(h.vendorDelete)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/backups", h.wrap(h.backupCreate)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/restore", h.wrap(h.vendorRestore)).Methods(http.MethodPost)

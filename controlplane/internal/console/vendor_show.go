@@ -56,6 +56,8 @@ type vendorAction struct {
 	RestoreConfirm, RestoreAs string
 	// The move form: the server chosen and the slug typed.
 	MoveTo, MoveConfirm string
+	// The owner invitation form: another address, if one was typed.
+	OwnerEmail string
 }
 
 // vendorSchema is the vendor page's schema card.
@@ -120,6 +122,7 @@ func (h *Handler) renderVendor(w http.ResponseWriter, r *http.Request, status in
 		"Title": v.Name, "Nav": "vendors", "V": v, "Events": events, "Trail": trail,
 		"Errors": errs, "Form": f, "Schema": schema, "Backups": bk,
 		"CanSuspend": v.State == platform.StateActive,
+		"CanInvite":  v.State == platform.StateActive,
 		"CanResume":  v.State == platform.StateSuspended,
 		"CanDelete":  v.State != platform.StateDeleted,
 	})

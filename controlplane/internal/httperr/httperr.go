@@ -16,6 +16,7 @@ import (
 	"github.com/storefleet/storefleet/internal/backup"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
+	"github.com/storefleet/storefleet/internal/staff"
 	"github.com/storefleet/storefleet/internal/rollout"
 	"github.com/storefleet/storefleet/internal/web"
 )
@@ -42,7 +43,12 @@ func From(err error) error {
 	var nr *rollouts.NotResumableError
 	var opBusy *operations.BusyError
 	var as *alerts.StateError
+	var fe *staff.FieldError
 	switch {
+	case errors.As(err, &fe):
+		return &web.Error{Status: http.StatusUnprocessableEntity, Field: fe.Field, Message: fe.Message, Err: err}
+	case errors.Is(err, staff.ErrOwnerActive):
+		return &web.Error{Status: http.StatusConflict, Message: Sentence(staff.ErrOwnerActive.Error()) + ".", Err: err}
 	case errors.As(err, &ve):
 		return &web.Error{Status: http.StatusUnprocessableEntity, Field: ve.Field, Message: ve.Field + " " + ve.Message, Err: err}
 	case errors.Is(err, provision.ErrSlugTaken):

@@ -22,6 +22,7 @@ import (
 	"github.com/storefleet/storefleet/internal/logging"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
+	"github.com/storefleet/storefleet/internal/staff"
 	"github.com/storefleet/storefleet/internal/wiring"
 )
 
@@ -211,6 +212,7 @@ func hint(cmd string, err error) string {
 	var ve *provision.ValidationError
 	var se *provision.StateError
 	var ue usageError
+	var fe *staff.FieldError
 	msg := err.Error()
 	switch {
 	case errors.Is(err, backup.ErrCorrupt):
@@ -225,6 +227,10 @@ func hint(cmd string, err error) string {
 		return "fix the causes listed above, then run `provisioner migrate-all --resume`"
 	case strings.Contains(msg, "another migrate-all is running"):
 		return "wait for the running migrate-all to finish, or pass --wait"
+	case errors.As(err, &fe):
+		return fmt.Sprintf("correct --%s and run the command again", strings.ReplaceAll(fe.Field, "_", "-"))
+	case errors.Is(err, staff.ErrOwnerActive):
+		return "the owner has already set a password; they can use \"Forgot your password?\" on the back office's sign-in page"
 	case errors.As(err, &ue):
 		return fmt.Sprintf("run `provisioner %s --help` for the flags it needs", cmd)
 	case errors.As(err, &ve):

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -108,6 +109,35 @@ func init() {
 						}
 						fmt.Fprintf(w, "  %s\t%s\t%s\n", e.At.Format(time.RFC3339), e.State, line)
 					}
+				})
+				return nil
+			}
+		}})
+
+	register(&command{name: "invite-owner", args: "--slug S [--email E]",
+		summary: "e-mail the shop's owner a fresh link to set their password (replaces an unused one)",
+		setup: func(fs *flag.FlagSet, env *Env) func(context.Context) error {
+			slug := fs.String("slug", "", "the vendor's slug (required)")
+			email := fs.String("email", "", "send it to this address instead, which becomes the owner's")
+			return func(ctx context.Context) error {
+				if *slug == "" {
+					return usagef("--slug is required")
+				}
+				p, err := env.Platform(ctx)
+				if err != nil {
+					return err
+				}
+				inv, err := p.Prov.InviteOwner(ctx, env.Actor(), *slug, *email)
+				if err != nil && !errors.Is(err, provision.ErrMailNotConfigured) {
+					return err
+				}
+				env.Print(inv, func(w io.Writer) {
+					if inv.Sent {
+						fmt.Fprintf(w, "invitation e-mailed to %s; the link works once and expires at %s\n", inv.Email, inv.Expires.Format(time.RFC3339))
+						return
+					}
+					fmt.Fprintf(w, "e-mail is not configured (STOREFLEET_SMTP_URL), so nothing was sent.\n")
+					fmt.Fprintf(w, "Give %s this link yourself; it works once and expires at %s:\n%s\n", inv.Email, inv.Expires.Format(time.RFC3339), inv.Link)
 				})
 				return nil
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/staff"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
@@ -73,7 +74,7 @@ func (h *Handler) sendReset(ctx context.Context, t *tenant.Tenant, email string,
 		var link string
 		if link, err = h.absURL(t, "/admin/password/reset/"+token); err == nil {
 			err = h.sendMail(ctx, t, m.Email, "mail_password_reset", resetMail{ShopName: t.Entry.Name, Email: m.Email,
-				Link: link, Expires: humanTTL(staff.ResetTTL)})
+				Link: link, Expires: mail.Lifetime(staff.ResetTTL)})
 		}
 	}
 	if err != nil {

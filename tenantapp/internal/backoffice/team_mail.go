@@ -63,39 +63,14 @@ func (h *Handler) sendMail(ctx context.Context, t *tenant.Tenant, to, template s
 	return s.mailer.Send(ctx, mail.Message{To: to, FromName: t.Entry.Name, Template: template, Data: data})
 }
 
-// inviteMail is what mail_invite renders.
-type inviteMail struct {
-	ShopName  string
-	InvitedBy string
-	RoleName  string
-	IsOwner   bool
-	Link      string
-	Expires   string
-}
-
 // sendInvite e-mails an invitation link for token to to.
 func (h *Handler) sendInvite(ctx context.Context, t *tenant.Tenant, to, roleName, invitedBy, token string) error {
 	link, err := h.absURL(t, "/admin/invite/"+token)
 	if err != nil {
 		return err
 	}
-	return h.sendMail(ctx, t, to, "mail_invite", inviteMail{ShopName: t.Entry.Name, InvitedBy: invitedBy,
-		RoleName: roleName, Link: link, Expires: humanTTL(staff.InviteTTL)})
-}
-
-// humanTTL says how long a link lives, in the largest whole unit.
-func humanTTL(d time.Duration) string {
-	n, unit := int(d.Hours()/24), "day"
-	if d%(24*time.Hour) != 0 {
-		n, unit = int(d.Hours()), "hour"
-	}
-	if d%time.Hour != 0 {
-		n, unit = int(d.Minutes()), "minute"
-	}
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	return h.sendMail(ctx, t, to, "mail_invite", staff.InviteMail{ShopName: t.Entry.Name, InvitedBy: invitedBy,
+		RoleName: roleName, Link: link, Expires: mail.Lifetime(staff.InviteTTL)})
 }
 
 // resetMail is what mail_password_reset renders.
