@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -99,4 +100,23 @@ func TestScopedStoreKeepsTenantsApart(t *testing.T) {
 		t.Errorf("the key does not carry the tenant id")
 	}
 	client.Del(context.Background(), prefix+"1:tok")
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	deadline := time.Date(2026, 11, 29, 12, 0, 0, 123, time.UTC)
+	in := map[string]any{"staff_id": int64(42), "created": int64(1764417600000000000), "csrf": "tok", "flash": "", "ok": true}
+	b, err := redisstore.Codec{}.Encode(deadline, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, out, err := redisstore.Codec{}.Decode(b)
+	if err != nil || !d.Equal(deadline) || !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip: %v %v %v", d, out, err)
+	}
+	if _, err := (redisstore.Codec{}).Encode(deadline, map[string]any{"n": 1}); err == nil {
+		t.Error("an int (not int64) was encoded")
+	}
+	if _, _, err := (redisstore.Codec{}).Decode([]byte("\x0d\xff")); err == nil {
+		t.Error("garbage decoded")
+	}
 }

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -60,14 +62,28 @@ func (t *Templates) Render(w http.ResponseWriter, status int, page string, data 
 	if !ok {
 		return fmt.Errorf("no template %q", page)
 	}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, data); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := tmpl.Execute(buf, data); err != nil {
 		return fmt.Errorf("render %s: %w", page, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_, err := buf.WriteTo(w)
+	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// Pages are rendered into a buffer first, so that a failing template
+// gives an error page rather than half a page; the buffers are reused.
+var renderBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }}
+
+func putRenderBuffer(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 { // let the odd huge page go
+		return
+	}
+	b.Reset()
+	renderBuffers.Put(b)
 }
 
 // Has reports whether a page exists.

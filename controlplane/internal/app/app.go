@@ -123,6 +123,7 @@ func (m *Main) sessions(rs *web.Responder) *scs.SessionManager {
 	s := scs.New()
 	s.Store = redisstore.New(m.Redis, SessionPrefix)
 	s.HashTokenInStore = true
+	s.Codec = redisstore.Codec{}
 	s.Lifetime = 12 * time.Hour
 	s.IdleTimeout = 2 * time.Hour
 	s.Cookie.Name = SessionCookie

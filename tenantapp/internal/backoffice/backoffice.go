@@ -31,6 +31,7 @@ const (
 	keyStaff   = "staff_id"
 	keyVendor  = "vendor_id"
 	keyCreated = "created"
+	keySeen    = "seen"
 	keyCSRF    = "csrf"
 	keyFlash   = "flash"
 )
@@ -89,8 +90,12 @@ func New(o Options) *Handler {
 			return strconv.FormatInt(t.Entry.VendorID, 10), true
 		})
 	}
-	s.Lifetime = 12 * time.Hour
-	s.IdleTimeout = 2 * time.Hour
+	// The idle timeout is kept by member (keySeen), not by scs: scs
+	// would write the session back to Redis on every request to move its
+	// deadline, member does so at most once per seenEvery.
+	s.Lifetime = sessionLifetime
+	s.Codec = redisstore.Codec{}
+	s.HashTokenInStore = true // a copy of Redis holds no usable tokens
 	s.Cookie.Name = "sf_staff"
 	s.Cookie.Path = "/"
 	s.Cookie.HttpOnly = true
@@ -233,10 +238,27 @@ func (h *Handler) requireStaff(next http.Handler) http.Handler {
 	})
 }
 
+// Session lifetimes: a session ends sessionLifetime after sign-in, or
+// after sessionIdle without a request; the time of the last request is
+// written back at most every seenEvery.
+const (
+	sessionLifetime = 12 * time.Hour
+	sessionIdle     = 2 * time.Hour
+	seenEvery       = time.Minute
+)
+
 // member returns the session's member if the session is valid here.
 func (h *Handler) member(ctx context.Context, t *tenant.Tenant, id int64) (*staff.Member, error) {
 	if id == 0 || h.sessions.GetInt64(ctx, keyVendor) != t.Entry.VendorID {
 		return nil, nil
+	}
+	now := time.Now()
+	seen := time.Unix(0, h.sessions.GetInt64(ctx, keySeen))
+	if now.Sub(seen) > sessionIdle {
+		return nil, nil
+	}
+	if now.Sub(seen) > seenEvery {
+		h.sessions.Put(ctx, keySeen, now.UnixNano())
 	}
 	m, err := staff.ByID(ctx, t.Pool, id)
 	if err != nil {

@@ -67,6 +67,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	h.sessions.Put(ctx, keyStaff, m.ID)
 	h.sessions.Put(ctx, keyVendor, t.Entry.VendorID)
 	h.sessions.Put(ctx, keyCreated, time.Now().UnixNano())
+	h.sessions.Put(ctx, keySeen, time.Now().UnixNano())
 	if err := staff.RecordLogin(ctx, t.Pool, m.ID, func() staff.Entry {
 		e := actor(r, m)
 		e.Action, e.TargetType, e.TargetID = "staff.login", "staff", fmt.Sprint(m.ID)
