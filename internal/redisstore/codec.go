@@ -48,11 +48,14 @@ func (Codec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
 	return json.Marshal(w)
 }
 
-// Decode implements scs.Codec.
+// Decode implements scs.Codec. A session it cannot read (one written by
+// an older release's gob codec, or damaged) reads as empty and long
+// expired: its holder is signed out and signs in again, rather than
+// getting an error page until the session times out.
 func (Codec) Decode(b []byte) (time.Time, map[string]any, error) {
 	var w wire
 	if err := json.Unmarshal(b, &w); err != nil {
-		return time.Time{}, nil, fmt.Errorf("decode session: %w", err)
+		return time.Unix(0, 0), map[string]any{}, nil
 	}
 	values := make(map[string]any, len(w.Ints)+len(w.Strings)+len(w.Bools))
 	for k, v := range w.Ints {
