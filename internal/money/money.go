@@ -1,5 +1,7 @@
-// Package money formats prices kept as integer minor units (cents) with an
-// ISO 4217 currency code. Money is never a float anywhere in Storefleet.
+// Package money reads and formats prices kept as integer minor units
+// (cents) with an ISO 4217 currency code: the currency table with each
+// currency's decimal places, decimal text to minor units and back, and
+// display with symbols. Money is never a float anywhere in Storefleet.
 package money
 
 import (

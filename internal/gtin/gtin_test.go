@@ -1,11 +1,11 @@
-package catalog
+package gtin
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestGTIN(t *testing.T) {
+func TestCheck(t *testing.T) {
 	cases := []struct {
 		name, in string
 		err      string // "" when valid
@@ -31,7 +31,7 @@ func TestGTIN(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := CheckGTIN(NormalizeGTIN(c.in))
+			err := Check(Normalize(c.in))
 			if c.err == "" && err != nil {
 				t.Fatalf("%s: %v", c.in, err)
 			}
@@ -43,11 +43,11 @@ func TestGTIN(t *testing.T) {
 }
 
 // Every body gets exactly one valid check digit.
-func TestGTINCheckDigitIsUnique(t *testing.T) {
+func TestCheckDigitIsUnique(t *testing.T) {
 	body := "400638133393"
 	valid := 0
 	for d := '0'; d <= '9'; d++ {
-		if CheckGTIN(body+string(d)) == nil {
+		if Check(body+string(d)) == nil {
 			valid++
 		}
 	}
