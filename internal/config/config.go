@@ -69,6 +69,10 @@ type Config struct {
 	// move is kept before reconcile drops it.
 	ReplacedDBGrace time.Duration
 
+	// FetchPrivateURLs lets marketplace imports and image fetches reach
+	// loopback and private addresses: development and tests only.
+	FetchPrivateURLs bool
+
 	// CookieSecure marks session cookies Secure (set it behind HTTPS).
 	CookieSecure bool
 	// LogFormat is "text" or "json".
@@ -119,6 +123,7 @@ func FromEnv(get func(string) string) (*Config, error) {
 		VendorDeleteGrace: p.duration("STOREFLEET_VENDOR_DELETE_GRACE", 7*24*time.Hour),
 		BackupBucket:      p.str("STOREFLEET_BACKUP_BUCKET", ""),
 		ReplacedDBGrace:   p.duration("STOREFLEET_REPLACED_DB_GRACE", 72*time.Hour),
+		FetchPrivateURLs:  p.boolean("STOREFLEET_FETCH_PRIVATE_URLS", false),
 		CookieSecure:      p.boolean("STOREFLEET_COOKIE_SECURE", false),
 		LogFormat:         p.str("STOREFLEET_LOG_FORMAT", "text"),
 		LogLevel:          p.str("STOREFLEET_LOG_LEVEL", "info"),

@@ -1,6 +1,8 @@
 // Package jobs runs the platform's durable background work on River, in
 // the control-plane database: scheduled backups of every vendor, the
-// verification of a random sample of backups, retention, and reconcile.
+// verification of a random sample of backups, retention, reconcile, and
+// the vendor work the tenant app asks for (marketplace imports, publishes
+// and image fetches; see vendorwork.go).
 // Schedules are cron expressions from the platform settings (parsed with
 // robfig/cron); a change of setting is picked up within a minute. Only
 // River's elected leader schedules, so any number of control planes can
@@ -23,6 +25,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/storefleet/storefleet/internal/backup"
+	"github.com/storefleet/storefleet/internal/marketplace"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/wiring"
 )
@@ -161,6 +164,7 @@ type Runner struct {
 	p      *wiring.Platform
 	log    *slog.Logger
 
+	pump      *pump
 	mu        sync.Mutex
 	schedules map[string]string // job kind -> cron expression in force
 	stop      chan struct{}
@@ -183,6 +187,11 @@ type Options struct {
 	Workers int
 	// NoSchedules starts the workers without periodic jobs (tests).
 	NoSchedules bool
+	// VendorWorkers is how many vendors' imports, publishes and image
+	// fetches run at once (default 3), on a queue of their own.
+	VendorWorkers int
+	// Marketplace configures the marketplace work.
+	Marketplace marketplace.Config
 }
 
 // Start starts the job system: River's client on the control-plane pool,
@@ -191,13 +200,20 @@ func Start(ctx context.Context, p *wiring.Platform, logger *slog.Logger, o Optio
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
+	if o.VendorWorkers <= 0 {
+		o.VendorWorkers = 3
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &backupAllWorker{p: p})
 	river.AddWorker(workers, &verifyWorker{p: p})
 	river.AddWorker(workers, &retentionWorker{p: p})
 	river.AddWorker(workers, &reconcileWorker{p: p})
+	river.AddWorker(workers, &vendorWorkWorker{p: p, mp: marketplace.NewRunner(o.Marketplace), log: logger})
 	client, err := river.NewClient(riverpgxv5.New(p.Store.Pool()), &river.Config{
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: o.Workers},
+			QueueVendorWork:    {MaxWorkers: o.VendorWorkers},
+		},
 		Workers: workers,
 		Logger:  logger,
 	})
@@ -213,6 +229,7 @@ func Start(ctx context.Context, p *wiring.Platform, logger *slog.Logger, o Optio
 	if err := client.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start jobs: %w", err)
 	}
+	r.pump = startPump(p.Store.Pool(), client, logger)
 	go r.watch(o.NoSchedules)
 	return r, nil
 }
@@ -233,6 +250,7 @@ func (r *Runner) Enqueue(ctx context.Context, args river.JobArgs) (int64, error)
 func (r *Runner) Stop(ctx context.Context) error {
 	close(r.stop)
 	<-r.done
+	r.pump.close()
 	return r.client.Stop(ctx)
 }
 

@@ -121,7 +121,8 @@ func (p *Provisioner) PrepareTemplate(ctx context.Context, serverID int64) error
 
 // EnsureRouterRole creates (or updates) the read-only role the tenant app
 // uses on the control-plane database, from its connection URL. The role
-// reads the routing view and nothing else.
+// reads the routing view and may call request_vendor_work, and nothing
+// else.
 func (p *Provisioner) EnsureRouterRole(ctx context.Context, routerURL string) error {
 	cfg, err := pgconn.ParseConfig(routerURL)
 	if err != nil {
@@ -142,6 +143,8 @@ func (p *Provisioner) EnsureRouterRole(ctx context.Context, routerURL string) er
 		`GRANT CONNECT ON DATABASE ` + database.Ident(dbName) + ` TO ` + role,
 		`GRANT USAGE ON SCHEMA public TO ` + role,
 		`GRANT SELECT ON routing_entries TO ` + role,
+		// and ask for vendor work (imports, publishes) to be run
+		`GRANT EXECUTE ON FUNCTION request_vendor_work(bigint, text) TO ` + role,
 	}
 	for _, s := range stmts {
 		if _, err := pool.Exec(ctx, s); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/config"
 	"github.com/storefleet/storefleet/internal/jobs"
+	"github.com/storefleet/storefleet/internal/marketplace"
 	"github.com/storefleet/storefleet/internal/migrate"
 	"github.com/storefleet/storefleet/internal/redisstore"
 	"github.com/storefleet/storefleet/internal/web"
@@ -161,7 +162,8 @@ func (m *Main) Run(ctx context.Context) error {
 		if err := jobs.Migrate(ctx, m.Platform.Store.Pool()); err != nil {
 			return fmt.Errorf("control plane: %w", err)
 		}
-		runner, err := jobs.Start(ctx, m.Platform, m.Logger, jobs.Options{})
+		runner, err := jobs.Start(ctx, m.Platform, m.Logger, jobs.Options{
+			Marketplace: marketplace.Config{AllowPrivateURLs: m.Config.FetchPrivateURLs}})
 		if err != nil {
 			return fmt.Errorf("control plane: %w", err)
 		}

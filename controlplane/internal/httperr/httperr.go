@@ -16,8 +16,8 @@ import (
 	"github.com/storefleet/storefleet/internal/backup"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
-	"github.com/storefleet/storefleet/internal/staff"
 	"github.com/storefleet/storefleet/internal/rollout"
+	"github.com/storefleet/storefleet/internal/staff"
 	"github.com/storefleet/storefleet/internal/web"
 )
 

@@ -1,0 +1,419 @@
+package marketplace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/minio/minio-go/v7"
+
+	"github.com/storefleet/storefleet/internal/feed"
+)
+
+// Import settings.
+const (
+	// batchRows is how many rows are loaded per transaction; progress and
+	// the cancel flag are read between batches.
+	batchRows = 2000
+	// maxImportAttempts is how often an import interrupted by a dying
+	// worker is started again before it is marked failed.
+	maxImportAttempts = 3
+	// Limits of the staging table that are tighter than the feed's: the id
+	// becomes the product's SKU and the title its title.
+	maxStagedID    = 64
+	maxStagedTitle = 300
+)
+
+// ErrCancelled stops an import whose cancel was asked for.
+var errCancelled = errors.New("cancelled")
+
+func (r *Runner) drainImports(ctx context.Context, v *Vendor) (time.Time, error) {
+	for ctx.Err() == nil {
+		imp, err := claimImport(ctx, v.Pool)
+		if errors.Is(err, pgx.ErrNoRows) {
+			break
+		}
+		if err != nil {
+			return time.Time{}, fmt.Errorf("claim an import: %w", err)
+		}
+		if err := r.runImport(ctx, v, imp); err != nil {
+			return time.Time{}, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, err
+	}
+	return nextDue(ctx, v.Pool, `SELECT min(locked_until) FROM imports WHERE state = 'running'`)
+}
+
+// claimImport takes the oldest queued import, or a running one whose
+// worker's lease ran out, and starts it (again) from the beginning.
+func claimImport(ctx context.Context, pool *pgxpool.Pool) (*Import, error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	var id int64
+	err = tx.QueryRow(ctx, `SELECT id FROM imports
+		WHERE state = 'queued' OR (state = 'running' AND locked_until < now())
+		ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM import_rejections WHERE import_id = $1`, id); err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE imports SET state = 'running', attempts = attempts + 1,
+			locked_until = now() + make_interval(secs => $2), started_at = COALESCE(started_at, now()),
+			rows_read = 0, rows_imported = 0, rows_rejected = 0, rows_new = 0, rows_changed = 0, error = ''
+		WHERE id = $1`, id, lease.Seconds())
+	if err != nil {
+		return nil, err
+	}
+	imp, err := scanImport(tx.QueryRow(ctx, `SELECT `+importColumns+importFrom+` WHERE i.id = $1`, id))
+	if err != nil {
+		return nil, err
+	}
+	return imp, tx.Commit(ctx)
+}
+
+// runImport reads one feed into staging and records how it ended. Only a
+// failure to reach the vendor's database is returned (the job tries the
+// vendor again later); everything else ends the import as failed, with
+// the reason for the vendor to read.
+func (r *Runner) runImport(ctx context.Context, v *Vendor, imp *Import) error {
+	log := v.Log.With("import", imp.ID)
+	if imp.Attempts > maxImportAttempts {
+		return endImport(ctx, v.Pool, imp.ID, StateFailed,
+			fmt.Sprintf("The import was interrupted %d times and has been stopped. Start it again.", maxImportAttempts))
+	}
+	if imp.CancelRequested {
+		return endImport(ctx, v.Pool, imp.ID, StateCancelled, "")
+	}
+	workCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := keepLease(workCtx, v.Pool, "imports", imp.ID, cancel)
+	start := time.Now()
+	err := r.load(workCtx, v, imp)
+	stop()
+	switch {
+	case err == nil:
+		log.Info("import finished", "took", time.Since(start).Round(time.Millisecond))
+		return endImport(ctx, v.Pool, imp.ID, StateFinished, "")
+	case errors.Is(err, errCancelled):
+		return endImport(ctx, v.Pool, imp.ID, StateCancelled, "")
+	case ctx.Err() != nil:
+		return ctx.Err() // stopping: the lease runs out and the import starts again
+	case workCtx.Err() != nil:
+		return fmt.Errorf("import %d lost its lease: %w", imp.ID, err)
+	}
+	log.Warn("import failed", "err", err)
+	var pgErr interface{ SQLState() string }
+	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.SQLState(), "08") {
+		return err // the database connection: try again later
+	}
+	return endImport(ctx, v.Pool, imp.ID, StateFailed, failureMessage(err))
+}
+
+// failureMessage says why an import failed, for the vendor.
+func failureMessage(err error) string {
+	var st *HTTPStatusError
+	switch {
+	case errors.Is(err, feed.ErrNotAFeed):
+		return "This file is not a product feed: " + strings.TrimPrefix(err.Error(), feed.ErrNotAFeed.Error()+": ") +
+			". Nothing was imported. A feed is a tab- or comma-separated file whose first line names its columns (id, title, price, ...)."
+	case errors.Is(err, errTooBig):
+		return "The feed is too big: " + err.Error() + "."
+	case errors.Is(err, ErrBadURL):
+		return "The feed's link cannot be fetched: " + err.Error() + "."
+	case errors.As(err, &st):
+		return "The feed could not be downloaded: " + st.Error() + "."
+	}
+	return trim("The import stopped: "+err.Error(), 2000)
+}
+
+func endImport(ctx context.Context, pool *pgxpool.Pool, id int64, state, msg string) error {
+	_, err := pool.Exec(context.WithoutCancel(ctx), `UPDATE imports SET state = $2, error = $3, finished_at = now(), locked_until = NULL
+		WHERE id = $1`, id, state, trim(msg, 2000))
+	if err != nil {
+		return fmt.Errorf("record the end of import %d: %w", id, err)
+	}
+	return nil
+}
+
+// load fetches the feed (for a URL import, into the bucket first) and
+// reads it into staging in batches.
+func (r *Runner) load(ctx context.Context, v *Vendor, imp *Import) error {
+	if imp.ObjectKey == "" {
+		if err := r.fetchFeed(ctx, v, imp); err != nil {
+			return err
+		}
+	}
+	obj, err := v.Objects.GetObject(ctx, v.Bucket, imp.ObjectKey, minio.GetObjectOptions{})
+	if err != nil {
+		return fmt.Errorf("open the feed file: %w", err)
+	}
+	defer obj.Close()
+	var shopLang, currency string
+	if err := v.Pool.QueryRow(ctx, `SELECT language, currency FROM shop_profile`).Scan(&shopLang, &currency); err != nil {
+		return fmt.Errorf("read the shop's language and currency: %w", err)
+	}
+	rd, err := feed.NewReader(obj, feed.Options{Language: imp.Language, DefaultCurrency: currency})
+	if err != nil {
+		var me minio.ErrorResponse
+		if errors.As(err, &me) {
+			return fmt.Errorf("read the feed file: %w", err)
+		}
+		return err
+	}
+	conn, err := v.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	l := &loader{conn: conn.Conn(), importID: imp.ID, translation: imp.Language != "" && imp.Language != shopLang, lang: imp.Language}
+	if err := l.prepare(ctx); err != nil {
+		return err
+	}
+	for {
+		it, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if l.read > 0 {
+				if ferr := l.flush(ctx); ferr != nil {
+					return ferr
+				}
+			}
+			return err
+		}
+		l.add(it)
+		if len(l.rows)+len(l.rejected) >= batchRows {
+			if err := l.flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return l.flush(ctx)
+}
+
+// fetchFeed downloads a URL import's feed into the bucket, so that a
+// restart reads the same file.
+func (r *Runner) fetchFeed(ctx context.Context, v *Vendor, imp *Import) error {
+	body, _, err := r.get(ctx, imp.SourceURL, r.cfg.MaxFeedBytes)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	key := newObjectKey(time.Now())
+	info, err := v.Objects.PutObject(ctx, v.Bucket, key, body, -1, minio.PutObjectOptions{ContentType: "text/plain"})
+	if err != nil {
+		_ = v.Objects.RemoveObject(context.WithoutCancel(ctx), v.Bucket, key, minio.RemoveObjectOptions{})
+		if errors.Is(err, errTooBig) {
+			return err
+		}
+		return fmt.Errorf("download the feed: %w", err)
+	}
+	if _, err := v.Pool.Exec(ctx, `UPDATE imports SET object_key = $2, size_bytes = $3 WHERE id = $1`, imp.ID, key, info.Size); err != nil {
+		return err
+	}
+	imp.ObjectKey, imp.SizeBytes = key, info.Size
+	return nil
+}
+
+// loader loads items into staging a batch at a time, through a temporary
+// table on its own connection: COPY the batch in, then one upsert that
+// leaves unchanged rows alone.
+type loader struct {
+	conn        *pgx.Conn
+	importID    int64
+	translation bool // the feed is in another language than the shop's
+	lang        string
+
+	rows     [][]any
+	ids      map[string]bool // ids in the batch (the reader reports repeats across the file)
+	rejected [][]any
+	read     int64
+}
+
+const stagingColumns = `external_id, title, description, link, image_link, additional_image_links, availability,
+	price_minor, sale_price_minor, currency, brand, gtin, mpn, condition, google_product_category, product_type,
+	item_group_id, color, size, attributes, translations`
+
+var stagingColumnNames = strings.Fields(strings.ReplaceAll(stagingColumns, ",", " "))
+
+func (l *loader) prepare(ctx context.Context) error {
+	_, err := l.conn.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS import_batch (
+			external_id text, title text, description text, link text, image_link text, additional_image_links text[],
+			availability text, price_minor bigint, sale_price_minor bigint, currency text, brand text, gtin text, mpn text,
+			condition text, google_product_category text, product_type text, item_group_id text, color text, size text,
+			attributes jsonb, translations jsonb
+		) ON COMMIT DELETE ROWS`)
+	if err != nil {
+		return fmt.Errorf("prepare the import: %w", err)
+	}
+	l.ids = map[string]bool{}
+	return nil
+}
+
+// add puts a read item in the batch, or among the rejected rows.
+func (l *loader) add(it *feed.Item) {
+	l.read++
+	var reasons []string
+	for _, e := range it.Errors {
+		reasons = append(reasons, e.Msg)
+	}
+	if it.ID != "" && len(it.ID) > maxStagedID {
+		reasons = append(reasons, fmt.Sprintf("id is longer than %d characters (it becomes the product's SKU)", maxStagedID))
+	}
+	if len([]rune(it.Title)) > maxStagedTitle {
+		reasons = append(reasons, fmt.Sprintf("title is longer than %d characters", maxStagedTitle))
+	}
+	if len(reasons) == 0 && l.ids[it.ID] {
+		reasons = append(reasons, "id "+it.ID+" appears more than once in the file")
+	}
+	if len(reasons) > 0 {
+		l.rejected = append(l.rejected, []any{l.importID, int64(max(it.Line, 1)), trim(it.ID, 200), trim(strings.Join(reasons, "; "), 2000)})
+		return
+	}
+	l.ids[it.ID] = true
+	var sale *int64
+	if it.SalePrice != nil {
+		sale = &it.SalePrice.Minor
+	}
+	var price *int64
+	var currency *string
+	if !it.Price.IsZero() {
+		price, currency = &it.Price.Minor, &it.Price.Currency
+	}
+	var gtinCode *string
+	if it.GTIN != "" {
+		gtinCode = &it.GTIN
+	}
+	attrs := it.Attributes
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	trans := map[string]feed.Translation{}
+	if l.translation {
+		trans[l.lang] = feed.Translation{Title: it.Title, Description: it.Description}
+	}
+	links := it.AdditionalImageLinks
+	if links == nil {
+		links = []string{}
+	}
+	l.rows = append(l.rows, []any{it.ID, it.Title, it.Description, it.Link, it.ImageLink, links, string(it.Availability),
+		price, sale, currency, it.Brand, gtinCode, it.MPN, string(it.Condition), it.GoogleProductCategory, it.ProductType,
+		it.ItemGroupID, it.Color, it.Size, attrs, translationsJSON(trans)})
+}
+
+// translationsJSON is the translations column's shape.
+func translationsJSON(t map[string]feed.Translation) map[string]map[string]string {
+	out := make(map[string]map[string]string, len(t))
+	for lang, tr := range t {
+		out[lang] = map[string]string{"title": tr.Title, "description": tr.Description}
+	}
+	return out
+}
+
+// upsertSQL merges the batch into staging. A feed in the shop's language
+// sets every column; one in another language keeps the shop-language
+// title and description (unless the item is new) and adds its text to the
+// translations. Rows whose content would not change are not written. The
+// digest covers every column, so "changed since publish" is a comparison.
+const upsertSQL = `
+INSERT INTO marketplace_products AS m (` + stagingColumns + `, content_hash, last_import_id)
+SELECT ` + stagingColumns + `, sha256(convert_to(jsonb_build_array(` + stagingColumns + `)::text, 'UTF8')), $1
+FROM import_batch
+ON CONFLICT (external_id) DO UPDATE SET
+	title = CASE WHEN $2 THEN m.title ELSE EXCLUDED.title END,
+	description = CASE WHEN $2 THEN m.description ELSE EXCLUDED.description END,
+	link = EXCLUDED.link, image_link = EXCLUDED.image_link, additional_image_links = EXCLUDED.additional_image_links,
+	availability = EXCLUDED.availability, price_minor = EXCLUDED.price_minor, sale_price_minor = EXCLUDED.sale_price_minor,
+	currency = EXCLUDED.currency, brand = EXCLUDED.brand, gtin = EXCLUDED.gtin, mpn = EXCLUDED.mpn,
+	condition = EXCLUDED.condition, google_product_category = EXCLUDED.google_product_category,
+	product_type = EXCLUDED.product_type, item_group_id = EXCLUDED.item_group_id, color = EXCLUDED.color,
+	size = EXCLUDED.size, attributes = EXCLUDED.attributes, translations = m.translations || EXCLUDED.translations,
+	content_hash = sha256(convert_to(jsonb_build_array(EXCLUDED.external_id,
+		CASE WHEN $2 THEN m.title ELSE EXCLUDED.title END, CASE WHEN $2 THEN m.description ELSE EXCLUDED.description END,
+		EXCLUDED.link, EXCLUDED.image_link, EXCLUDED.additional_image_links, EXCLUDED.availability, EXCLUDED.price_minor,
+		EXCLUDED.sale_price_minor, EXCLUDED.currency, EXCLUDED.brand, EXCLUDED.gtin, EXCLUDED.mpn, EXCLUDED.condition,
+		EXCLUDED.google_product_category, EXCLUDED.product_type, EXCLUDED.item_group_id, EXCLUDED.color, EXCLUDED.size,
+		EXCLUDED.attributes, m.translations || EXCLUDED.translations)::text, 'UTF8')),
+	last_import_id = $1, changed_at = now()
+WHERE (m.title, m.description, m.link, m.image_link, m.additional_image_links, m.availability, m.price_minor,
+		m.sale_price_minor, m.currency, m.brand, m.gtin, m.mpn, m.condition, m.google_product_category, m.product_type,
+		m.item_group_id, m.color, m.size, m.attributes, m.translations)
+	IS DISTINCT FROM
+	(CASE WHEN $2 THEN m.title ELSE EXCLUDED.title END, CASE WHEN $2 THEN m.description ELSE EXCLUDED.description END,
+		EXCLUDED.link, EXCLUDED.image_link, EXCLUDED.additional_image_links, EXCLUDED.availability, EXCLUDED.price_minor,
+		EXCLUDED.sale_price_minor, EXCLUDED.currency, EXCLUDED.brand, EXCLUDED.gtin, EXCLUDED.mpn, EXCLUDED.condition,
+		EXCLUDED.google_product_category, EXCLUDED.product_type, EXCLUDED.item_group_id, EXCLUDED.color, EXCLUDED.size,
+		EXCLUDED.attributes, m.translations || EXCLUDED.translations)
+RETURNING (xmax = 0)`
+
+// flush loads the batch and the rejected rows, and records the progress,
+// in one transaction; it stops with errCancelled if a cancel was asked.
+func (l *loader) flush(ctx context.Context) error {
+	tx, err := l.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	var created, changed int64
+	if len(l.rows) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_batch"}, stagingColumnNames, pgx.CopyFromRows(l.rows)); err != nil {
+			return fmt.Errorf("load a batch: %w", err)
+		}
+		rows, err := tx.Query(ctx, upsertSQL, l.importID, l.translation)
+		if err != nil {
+			return fmt.Errorf("merge a batch into staging: %w", err)
+		}
+		for rows.Next() {
+			var inserted bool
+			if err := rows.Scan(&inserted); err != nil {
+				rows.Close()
+				return err
+			}
+			if inserted {
+				created++
+			} else {
+				changed++
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("merge a batch into staging: %w", err)
+		}
+	}
+	if len(l.rejected) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rejections"}, []string{"import_id", "line", "item_id", "reason"},
+			pgx.CopyFromRows(l.rejected)); err != nil {
+			return fmt.Errorf("record rejected rows: %w", err)
+		}
+	}
+	var cancel bool
+	err = tx.QueryRow(ctx, `UPDATE imports SET rows_read = $2, rows_imported = rows_imported + $3,
+			rows_rejected = rows_rejected + $4, rows_new = rows_new + $5, rows_changed = rows_changed + $6
+		WHERE id = $1 RETURNING cancel_requested`,
+		l.importID, l.read, len(l.rows), len(l.rejected), created, changed).Scan(&cancel)
+	if err != nil {
+		return fmt.Errorf("record progress: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	l.rows, l.rejected = l.rows[:0], l.rejected[:0]
+	clear(l.ids)
+	if cancel {
+		return errCancelled
+	}
+	return nil
+}
