@@ -140,7 +140,7 @@ func (a *App) routesHandler() http.Handler {
 	shop.Use(a.media.Middleware) // the back office finds the media library; first sight of a vendor resumes its media jobs
 	a.media.Routes(shop, rs)     // GET /media/{id}/{size}
 	bo := backoffice.New(backoffice.Options{Templates: a.templates, Redis: a.redisClient(), Responder: rs, Logger: a.log,
-		CookieSecure: a.cfg.CookieSecure, KeyPrefix: "sf:" + a.cfg.Prefix + ":t:"}).SetMailer(a.mailer, a.cfg.TenantPublicURL)
+		CookieSecure: a.cfg.CookieSecure, KeyPrefix: "sf:" + a.cfg.Prefix + ":t:"}).SetMailer(a.mailer, a.cfg.TenantPublicURL).SetWork(routerWork{a.router})
 	bo.Routes(shop)
 	bo.APIRoutes(shop)
 	(&storefront.Handler{Templates: a.templates}).Routes(shop, rs)
@@ -153,6 +153,17 @@ func (a *App) routesHandler() http.Handler {
 	root.MethodNotAllowedHandler = mw.Wrap(shop)
 
 	return web.WithRequestID(web.WithLogging(a.log, web.WithSecureHeaders(root)))
+}
+
+// routerWork asks the control plane for vendor work through the router
+// role, which may call request_vendor_work and nothing else that writes.
+type routerWork struct{ pool *pgxpool.Pool }
+
+func (w routerWork) RequestWork(ctx context.Context, vendorID int64, kind string) error {
+	if _, err := w.pool.Exec(ctx, `SELECT request_vendor_work($1, $2)`, vendorID, kind); err != nil {
+		return fmt.Errorf("ask the control plane to run %s of vendor %d: %w", kind, vendorID, err)
+	}
+	return nil
 }
 
 // handlePoolStats serves GET /metrics/pools: the pool manager's numbers,

@@ -34,6 +34,8 @@ const (
 	keySeen    = "seen"
 	keyCSRF    = "csrf"
 	keyFlash   = "flash"
+	// keyFlashError is a one-time error message for the next page.
+	keyFlashError = "flash_error"
 )
 
 // Handler serves the back office.
@@ -45,7 +47,8 @@ type Handler struct {
 	log       *slog.Logger
 	limits    Limits
 	keyPrefix string
-	mailer    *mailSetup // set once at start-up by SetMailer
+	mailer    *mailSetup    // set once at start-up by SetMailer
+	work      WorkRequester // set once at start-up by SetWork
 }
 
 // Limits are the sign-in throttles.
@@ -130,6 +133,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	h.teamRoutes(in)
 	h.catalogRoutes(in)
 	h.shopRoutes(in)
+	h.importRoutes(in)
 	r.Handle("/admin", http.RedirectHandler("admin/", http.StatusMovedPermanently))
 }
 
@@ -279,13 +283,17 @@ type page struct {
 	CSRF     string
 	Staff    *staff.Member
 	Flash    string
-	Title    string
+	// FlashError is a one-time error message from the request before
+	// (keyFlashError), shown above the page.
+	FlashError string
+	Title      string
 }
 
 func (h *Handler) page(r *http.Request, title string) page {
 	t := tenant.FromContext(r.Context())
 	return page{ShopName: t.Entry.Name, Base: t.Base, Alpine: static.Alpine, CSRF: h.csrfToken(r.Context()),
-		Staff: Current(r.Context()), Flash: h.sessions.PopString(r.Context(), keyFlash), Title: title}
+		Staff: Current(r.Context()), Flash: h.sessions.PopString(r.Context(), keyFlash),
+		FlashError: h.sessions.PopString(r.Context(), keyFlashError), Title: title}
 }
 
 func actor(r *http.Request, m *staff.Member) staff.Entry {

@@ -29,11 +29,10 @@ type permGroup struct {
 
 type rolePage struct {
 	page
-	FlashError string
-	Role       *staff.Role // nil for a new role
-	Input      staff.RoleInput
-	Groups     []permGroup
-	Errors     map[string]string
+	Role   *staff.Role // nil for a new role
+	Input  staff.RoleInput
+	Groups []permGroup
+	Errors map[string]string
 	// InUse lists who holds a role that could not be deleted.
 	InUse []string
 	// ReadOnly says why the form cannot be saved ("" if it can).
@@ -127,7 +126,7 @@ func (h *Handler) renderRole(w http.ResponseWriter, r *http.Request, status int,
 		return err
 	}
 	title := "New role"
-	p := rolePage{page: h.page(r, title), FlashError: h.sessions.PopString(ctx, keyFlashError), Role: role, Input: in,
+	p := rolePage{page: h.page(r, title), Role: role, Input: in,
 		Errors: errs, InUse: inUse}
 	var had []string
 	if role != nil {

@@ -17,9 +17,8 @@ type roleRow struct {
 
 type rolesPage struct {
 	page
-	FlashError string
-	Builtin    []roleRow
-	Custom     []roleRow
+	Builtin []roleRow
+	Custom  []roleRow
 }
 
 // GET /admin/roles: the built-in roles (read-only) and the shop's own.
@@ -31,7 +30,7 @@ func (h *Handler) roleList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p := rolesPage{page: h.page(r, "Roles"), FlashError: h.sessions.PopString(ctx, keyFlashError)}
+	p := rolesPage{page: h.page(r, "Roles")}
 	for _, role := range roles {
 		row := roleRow{Role: role, Perms: staff.Describe(role.Permissions), Editable: !role.Builtin && role.ID != me.RoleID}
 		if role.Builtin {

@@ -13,10 +13,6 @@ import (
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
 
-// keyFlashError is the session key of a one-time error message for the
-// next page (keyFlash carries the good news).
-const keyFlashError = "flash_error"
-
 // teamRow is one member on the team page, with what the viewer may do.
 type teamRow struct {
 	*staff.Member
@@ -26,8 +22,7 @@ type teamRow struct {
 
 type teamPage struct {
 	page
-	FlashError string
-	Rows       []teamRow
+	Rows []teamRow
 	// Assignable are the roles the viewer may give (never Owner).
 	Assignable []*staff.Role
 	InviteTo   string
@@ -55,7 +50,7 @@ func (h *Handler) renderTeam(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
-	p := teamPage{page: h.page(r, "Team"), FlashError: h.sessions.PopString(ctx, keyFlashError),
+	p := teamPage{page: h.page(r, "Team"),
 		InviteTo: inviteTo, InviteRole: inviteRole, Errors: errs, MailReady: h.mail().mailer.Configured()}
 	for _, m := range members {
 		p.Rows = append(p.Rows, teamRow{Member: m, Self: m.ID == me.ID,

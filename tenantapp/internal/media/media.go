@@ -100,6 +100,10 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// Bucket returns a client of one vendor's bucket (limited to it), for
+// other parts of the back office that keep files there (feed uploads).
+func (s *Service) Bucket(name string) (*minio.Client, error) { return s.objects.client(name) }
+
 // ErrUnavailable means the object store cannot be used.
 var ErrUnavailable = errors.New("media: object store unavailable")
 
