@@ -18,7 +18,11 @@ type Error struct {
 	Field string
 	// RetryAfter, in seconds, is sent with 503s.
 	RetryAfter int
-	Err        error
+	// Extra adds members to the JSON form of the error, for clients to act
+	// on (every invalid field, what blocks a deletion); pages leave it
+	// out. It never replaces status, message, field or request_id.
+	Extra map[string]any
+	Err   error
 }
 
 func (e *Error) Error() string {
@@ -84,8 +88,13 @@ func (rs *Responder) Error(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", fmt.Sprint(we.RetryAfter))
 	}
 	if WantsJSON(r) || rs.Page == nil {
-		WriteJSON(w, we.Status, map[string]any{"error": map[string]any{
-			"status": we.Status, "message": we.Message, "field": we.Field, "request_id": RequestID(r.Context())}})
+		body := map[string]any{"status": we.Status, "message": we.Message, "field": we.Field, "request_id": RequestID(r.Context())}
+		for k, v := range we.Extra {
+			if _, taken := body[k]; !taken {
+				body[k] = v
+			}
+		}
+		WriteJSON(w, we.Status, map[string]any{"error": body})
 		return
 	}
 	rs.Page(w, r, we.Status, http.StatusText(we.Status), we.Message)

@@ -25,6 +25,8 @@ func TestResponderJSONAndPages(t *testing.T) {
 			return FieldError("slug", "is taken")
 		case "busy":
 			return &Error{Status: 503, Message: "later", RetryAfter: 7}
+		case "extra":
+			return &Error{Status: 409, Message: "in use", Extra: map[string]any{"used_by": []string{"a"}, "status": 200}}
 		}
 		return errors.New("database exploded: secret detail")
 	}))
@@ -65,7 +67,19 @@ func TestResponderJSONAndPages(t *testing.T) {
 			t.Errorf("%s: page not rendered", c.path)
 		}
 	}
+	// Extra members go into the JSON error, never over its own.
 	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/x?e=extra", nil))
+	var extra struct {
+		Error struct {
+			Status int      `json:"status"`
+			UsedBy []string `json:"used_by"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &extra); err != nil || extra.Error.Status != 409 || len(extra.Error.UsedBy) != 1 {
+		t.Errorf("extra members: %s (%v)", rec.Body, err)
+	}
+	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/x?e=busy", nil))
 	if rec.Header().Get("Retry-After") != "7" {
 		t.Errorf("Retry-After = %q", rec.Header().Get("Retry-After"))

@@ -19,19 +19,12 @@ import (
 	"testing"
 
 	"github.com/gorilla/mux"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/storefleet/storefleet/internal/auth"
-	"github.com/storefleet/storefleet/internal/database"
 	"github.com/storefleet/storefleet/internal/logging"
 	"github.com/storefleet/storefleet/internal/platform"
-	"github.com/storefleet/storefleet/internal/secretbox"
 	"github.com/storefleet/storefleet/internal/web"
-	"github.com/storefleet/storefleet/templates"
 	"github.com/storefleet/storefleet/tenantapp/internal/backoffice"
-	"github.com/storefleet/storefleet/tenantapp/internal/pools"
-	"github.com/storefleet/storefleet/tenantapp/internal/routing"
-	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
 
 // catalogRoutesForMatrix are the back office routes of the catalog area
@@ -59,6 +52,9 @@ var catalogRoutesForMatrix = []struct{ method, path, perm string }{
 	{"GET", "/admin/inventory/{product}", "inventory.read"},
 	{"POST", "/admin/inventory/{product}/movements", "inventory.write"},
 	{"POST", "/admin/inventory/{product}/threshold", "inventory.write"},
+	{"POST", "/admin/products/{product}/images", "catalog.write"},
+	{"POST", "/admin/products/{product}/images/1/move", "catalog.write"},
+	{"POST", "/admin/products/{product}/images/1/remove", "catalog.write"},
 	{"POST", "/admin/products/{product}/archive", "catalog.write"},
 	{"POST", "/admin/products/{product}/delete", "catalog.write"},
 }
@@ -530,51 +526,12 @@ func TestCatalogInventoryPages(t *testing.T) {
 	}
 }
 
-// apiShop serves the shops as the tenant app does, with the vendor API
-// (backoffice.APIRoutes) on each shop's router next to the back office.
+// apiShop is the tenant app's server, which has the vendor API
+// (backoffice.APIRoutes) on each shop's router next to the back office and
+// the media library.
 func apiShop(t *testing.T, s *shopEnv) *httptest.Server {
 	t.Helper()
-	ctx := context.Background()
-	cfg := s.e.Cfg
-	logger := logging.New(io.Discard, "text", "error")
-	router, err := database.Open(ctx, cfg.RouterURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(router.Close)
-	routes, err := routing.New(ctx, router, cfg.RouterURL, cfg.BaseDomain, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(routes.Close)
-	box, err := secretbox.New(cfg.MasterKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pm := pools.New(pools.Options{Box: box, SSLMode: cfg.DBSSLMode, Logger: logger})
-	t.Cleanup(pm.Close)
-	tmpl, err := web.ParseTemplates(templates.FS, "tenantapp", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	rs := &web.Responder{Logger: logger}
-	bo := backoffice.New(backoffice.Options{Templates: tmpl, Redis: rdb, Responder: rs, Logger: logger, KeyPrefix: "sf:" + cfg.Prefix + ":t:"})
-	shop := mux.NewRouter()
-	bo.Routes(shop)
-	bo.APIRoutes(shop)
-	shop.NotFoundHandler = rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
-		return &web.Error{Status: http.StatusNotFound, Message: "This page does not exist in the shop."}
-	})
-	mw := &tenant.Middleware{Resolver: routes, Pools: pm, FallbackHost: cfg.BaseDomain, Responder: rs, Logger: logger}
-	srv := httptest.NewServer(web.WithRequestID(web.WithSecureHeaders(mw.Wrap(shop))))
-	t.Cleanup(srv.Close)
-	return srv
+	return s.srv
 }
 
 type apiClient struct {
@@ -976,12 +933,16 @@ func TestVendorAPIMatchesOpenAPI(t *testing.T) {
 	}
 	_, out := full.call("POST", "/products", map[string]any{"sku": "DOC-1", "title": "Doc", "price_minor": 100, "currency": "EUR"})
 	id := fmt.Sprint(out["id"])
+	mediaID := fmt.Sprint(apiUploaded(full, "doc.png", testPNG(t, 8, 8)))
 	for op, perm := range documented {
 		if !served[op] {
 			t.Errorf("%s is in the OpenAPI document but not served", op)
 			continue
 		}
 		method, path, _ := strings.Cut(op, " ")
+		if strings.HasPrefix(path, "/media/") {
+			path = strings.ReplaceAll(path, "{id}", mediaID)
+		}
 		path = strings.ReplaceAll(path, "{id}", id)
 		if perm == "" {
 			continue

@@ -51,7 +51,7 @@ func (h *Handler) apiMovementList(w http.ResponseWriter, r *http.Request) error 
 		}
 	}
 	if len(errs) > 0 {
-		return apiFieldErrors(w, r, errs)
+		return apiFieldErrors(errs)
 	}
 	moves, err := catalog.Movements(r.Context(), tenant.FromContext(r.Context()).Pool, p.ID, before, limit+1)
 	if err != nil {
@@ -95,12 +95,10 @@ func (h *Handler) apiMovementCreate(w http.ResponseWriter, r *http.Request) erro
 		Reason: in.Reason, Reference: in.Reference}, apiActor(r))
 	var se *catalog.StockError
 	if errors.As(err, &se) {
-		web.WriteJSON(w, http.StatusConflict, map[string]any{"error": map[string]any{"status": http.StatusConflict,
-			"message": se.Error(), "field": "quantity", "stock": stockJSON(se.Stock), "request_id": web.RequestID(ctx)}})
-		return nil
+		return &web.Error{Status: http.StatusConflict, Message: se.Error(), Field: "quantity", Extra: map[string]any{"stock": stockJSON(se.Stock)}}
 	}
 	if fe, ok := catalog.AsFieldErrors(err); ok {
-		return apiFieldErrors(w, r, fe)
+		return apiFieldErrors(fe)
 	}
 	if err != nil {
 		return orNotFound(err, errNoProduct)
@@ -119,7 +117,7 @@ func (h *Handler) apiLowStock(w http.ResponseWriter, r *http.Request) error {
 	if s := r.URL.Query().Get("limit"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 1 || v > 500 {
-			return apiFieldErrors(w, r, catalog.FieldErrors{"limit": "Use a number from 1 to 500."})
+			return apiFieldErrors(catalog.FieldErrors{"limit": "Use a number from 1 to 500."})
 		}
 		limit = v
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/storefleet/storefleet/tenantapp/internal/storefront"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
 
@@ -15,6 +16,18 @@ func (h *Handler) apiOpenAPI(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	doc["servers"] = []map[string]string{{"url": tenant.FromContext(r.Context()).Base + "/api/v1/vendor"}}
+	// The settings' choices come from the lists the settings page uses.
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	keys := func(cs []storefront.Choice) []string {
+		out := make([]string, len(cs))
+		for i, c := range cs {
+			out[i] = c.Key
+		}
+		return out
+	}
+	schemas["Font"].(map[string]any)["enum"] = keys(storefront.Fonts)
+	schemas["Language"].(map[string]any)["enum"] = keys(storefront.Languages)
+	schemas["ShopCurrency"].(map[string]any)["enum"] = storefront.Currencies
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err
@@ -31,7 +44,7 @@ const openAPIDocument = `{
   "info": {
     "title": "Storefleet vendor API",
     "version": "1.0.0",
-    "description": "A shop's products and stock, for programs acting for a member of the shop's staff. Authenticate with a staff API token made in the back office under API tokens: Authorization: Bearer sfstaff_.... A token acts with its member's permissions at the time of each request and works on its own shop only. Prices are integers in the currency's minor unit (cents for EUR); there are no floating-point amounts. Errors are {\"error\": {\"status\", \"message\", \"field\", \"request_id\"}}, with \"fields\" for every invalid property on 422."
+    "description": "A shop's products and their images, stock, media library and settings, for programs acting for a member of the shop's staff. Authenticate with a staff API token made in the back office under API tokens: Authorization: Bearer sfstaff_.... A token acts with its member's permissions at the time of each request and works on its own shop only. Prices are integers in the currency's minor unit (cents for EUR); there are no floating-point amounts. Errors are {\"error\": {\"status\", \"message\", \"field\", \"request_id\"}}, with \"fields\" for every invalid property on 422."
   },
   "servers": [{"url": "/api/v1/vendor"}],
   "security": [{"staffToken": []}],
@@ -168,6 +181,129 @@ const openAPIDocument = `{
         }
       }
     },
+    "/products/{id}/images": {
+      "parameters": [{"$ref": "#/components/parameters/ProductID"}],
+      "put": {
+        "operationId": "setProductImages",
+        "summary": "Replace a product's images",
+        "description": "The product shows the images of the media library named by media_ids, in that order (the first is the one on product cards); [] removes them all. Every id must be an image of this shop's library, none twice, at most 20; otherwise nothing changes (422 with field media_ids).",
+        "x-permission": "catalog.write",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProductImagesUpdate"}}}},
+        "responses": {
+          "200": {"description": "The product with its new images", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Product"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
+    "/media": {
+      "get": {
+        "operationId": "listMedia",
+        "summary": "List the media library, newest first",
+        "x-permission": "media.read",
+        "parameters": [
+          {"name": "q", "in": "query", "description": "Text in the name or alternative text.", "schema": {"type": "string", "maxLength": 200}},
+          {"name": "before", "in": "query", "description": "Images older than this image id (next_before of the previous page).", "schema": {"type": "integer", "minimum": 1}},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}
+        ],
+        "responses": {
+          "200": {"description": "A page of images", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MediaPage"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      },
+      "post": {
+        "operationId": "uploadMedia",
+        "summary": "Upload an image",
+        "description": "With the back office's checks: the type comes from the content (JPEG, PNG, GIF or WebP; never SVG), at most 10 MiB and 40 megapixels; the file name is kept as a display name only. Smaller sizes are made in the background (thumbnails: pending, then ready). Errors name the field file.",
+        "x-permission": "media.write",
+        "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"$ref": "#/components/schemas/MediaUpload"}}}},
+        "responses": {
+          "201": {"description": "Uploaded", "headers": {"Location": {"schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MediaDetail"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "415": {"$ref": "#/components/responses/UnsupportedFile"},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "503": {"$ref": "#/components/responses/Unavailable"}
+        }
+      }
+    },
+    "/media/{id}": {
+      "parameters": [{"$ref": "#/components/parameters/MediaID"}],
+      "get": {
+        "operationId": "getMedia",
+        "summary": "Get an image and where it is used",
+        "x-permission": "media.read",
+        "responses": {
+          "200": {"description": "The image", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MediaDetail"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      },
+      "patch": {
+        "operationId": "updateMedia",
+        "summary": "Change an image's alternative text or name",
+        "description": "Only the properties sent change; null clears alt_text.",
+        "x-permission": "media.write",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MediaUpdate"}}}},
+        "responses": {
+          "200": {"description": "The saved image", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MediaDetail"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      },
+      "delete": {
+        "operationId": "deleteMedia",
+        "summary": "Delete an image that nothing uses",
+        "description": "An image shown by a product or used as the shop's logo is kept (409, with used_by listing what uses it): take it off those first. The stored files are removed in the background.",
+        "x-permission": "media.write",
+        "responses": {
+          "204": {"description": "Deleted"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "409": {"description": "The image is in use", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MediaInUseError"}}}},
+          "503": {"$ref": "#/components/responses/Unavailable"}
+        }
+      }
+    },
+    "/settings": {
+      "get": {
+        "operationId": "getSettings",
+        "summary": "The shop's settings and theme",
+        "x-permission": "settings.write",
+        "responses": {
+          "200": {"description": "The settings", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Settings"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"}
+        }
+      },
+      "patch": {
+        "operationId": "updateSettings",
+        "summary": "Change some of the shop's settings",
+        "description": "Only the properties sent change, checked as on the back office's settings page; null clears logo_media_id and the texts that may be empty. Any invalid property is a 422 naming each in fields, and nothing is saved. The storefront shows the change at once.",
+        "x-permission": "settings.write",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SettingsUpdate"}}}},
+        "responses": {
+          "200": {"description": "The saved settings", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Settings"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
     "/openapi.json": {
       "get": {
         "operationId": "getOpenAPI",
@@ -183,15 +319,19 @@ const openAPIDocument = `{
         "description": "A staff API token of this shop, made in the back office under API tokens."}
     },
     "parameters": {
-      "ProductID": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}
+      "ProductID": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}},
+      "MediaID": {"name": "id", "in": "path", "required": true, "description": "The id of an image of the media library.", "schema": {"type": "integer", "minimum": 1}}
     },
     "responses": {
       "BadRequest": {"description": "The body is not JSON for this endpoint", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Unauthorized": {"description": "No valid API token of this shop", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Forbidden": {"description": "The token's member lacks the permission", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "NotFound": {"description": "No such product", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "NotFound": {"description": "No such product or image", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Conflict": {"description": "The change conflicts with the product's current state", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "Invalid": {"description": "Invalid properties or parameters", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+      "Invalid": {"description": "Invalid properties or parameters", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "TooLarge": {"description": "The file is larger than 10 MiB", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "UnsupportedFile": {"description": "The file is not a JPEG, PNG, GIF or WebP image (or is SVG, or damaged)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Unavailable": {"description": "The shop's file storage cannot be reached; nothing was changed. Retry after Retry-After seconds.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },
     "schemas": {
       "State": {"type": "string", "enum": ["draft", "active", "archived"]},
@@ -227,7 +367,7 @@ const openAPIDocument = `{
       "Product": {
         "type": "object",
         "required": ["id", "sku", "title", "description", "handle", "gtin", "price_minor", "sale_price_minor", "currency", "state",
-          "category_ids", "stock", "created_at", "updated_at"],
+          "category_ids", "images", "stock", "created_at", "updated_at"],
         "properties": {
           "id": {"type": "integer"},
           "sku": {"type": "string"},
@@ -240,6 +380,7 @@ const openAPIDocument = `{
           "currency": {"$ref": "#/components/schemas/Currency"},
           "state": {"$ref": "#/components/schemas/State"},
           "category_ids": {"type": "array", "items": {"type": "integer"}},
+          "images": {"type": "array", "items": {"$ref": "#/components/schemas/ProductImage"}, "maxItems": 20, "description": "In the order the shop shows them; change them with PUT /products/{id}/images."},
           "stock": {"$ref": "#/components/schemas/Stock"},
           "created_at": {"type": "string", "format": "date-time"},
           "updated_at": {"type": "string", "format": "date-time"}
@@ -330,6 +471,144 @@ const openAPIDocument = `{
               "available": {"type": "integer"}, "low_stock_threshold": {"type": "integer"}
             }
           }}
+        }
+      },
+      "ProductImage": {
+        "type": "object",
+        "required": ["media_id", "position", "url", "alt_text", "width", "height"],
+        "properties": {
+          "media_id": {"type": "integer"},
+          "position": {"type": "integer", "minimum": 0, "description": "0 for the first image, the one on product cards."},
+          "url": {"type": "string", "description": "The original image, served by the shop with nosniff; relative to the shop's address, like the servers entry. /media/{media_id}/200 and /800 are smaller sizes."},
+          "alt_text": {"type": "string"},
+          "width": {"type": "integer"},
+          "height": {"type": "integer"}
+        }
+      },
+      "ProductImagesUpdate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["media_ids"],
+        "properties": {
+          "media_ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 20, "uniqueItems": true}
+        }
+      },
+      "Media": {
+        "type": "object",
+        "required": ["id", "name", "alt_text", "content_type", "size_bytes", "width", "height", "sha256", "thumbnails", "url", "sizes", "created_at"],
+        "properties": {
+          "id": {"type": "integer"},
+          "name": {"type": "string", "description": "A display name, from the uploaded file's name."},
+          "alt_text": {"type": "string"},
+          "content_type": {"type": "string", "enum": ["image/jpeg", "image/png", "image/gif", "image/webp"]},
+          "size_bytes": {"type": "integer"},
+          "width": {"type": "integer"},
+          "height": {"type": "integer"},
+          "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+          "thumbnails": {"type": "string", "enum": ["pending", "ready", "failed"], "description": "Whether the smaller sizes are made; until then (or if they cannot be) their URLs serve the original."},
+          "url": {"type": "string", "description": "The original, relative to the shop's address."},
+          "sizes": {"type": "object", "additionalProperties": {"type": "string"}, "description": "URLs of the smaller sizes, by their longest side in pixels (\"200\", \"800\")."},
+          "created_at": {"type": "string", "format": "date-time"}
+        }
+      },
+      "MediaUse": {
+        "type": "object",
+        "required": ["kind", "product_id", "label"],
+        "properties": {
+          "kind": {"type": "string", "enum": ["product", "logo"]},
+          "product_id": {"type": ["integer", "null"]},
+          "label": {"type": "string"}
+        }
+      },
+      "MediaDetail": {
+        "allOf": [{"$ref": "#/components/schemas/Media"}],
+        "type": "object",
+        "required": ["used_by"],
+        "properties": {"used_by": {"type": "array", "items": {"$ref": "#/components/schemas/MediaUse"}}}
+      },
+      "MediaPage": {
+        "type": "object",
+        "required": ["media", "next_before"],
+        "properties": {
+          "media": {"type": "array", "items": {"$ref": "#/components/schemas/Media"}},
+          "next_before": {"type": ["integer", "null"]}
+        }
+      },
+      "MediaUpload": {
+        "type": "object",
+        "required": ["file"],
+        "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream", "description": "The image file; its name is kept as the display name."}}
+      },
+      "MediaUpdate": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "A plain name: no slashes or control characters."},
+          "alt_text": {"type": ["string", "null"], "maxLength": 500}
+        }
+      },
+      "MediaInUseError": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+          "error": {
+            "type": "object",
+            "required": ["status", "message", "used_by", "request_id"],
+            "properties": {
+              "status": {"type": "integer", "const": 409},
+              "message": {"type": "string"},
+              "used_by": {"type": "array", "items": {"$ref": "#/components/schemas/MediaUse"}},
+              "request_id": {"type": "string"}
+            }
+          }
+        }
+      },
+      "Color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$", "description": "#rrggbb; stored in lower case."},
+      "Font": {"type": "string", "description": "A font of the list on the settings page."},
+      "Language": {"type": "string", "description": "The storefront's language, also used for search."},
+      "ShopCurrency": {"type": "string"},
+      "Settings": {
+        "type": "object",
+        "required": ["display_name", "logo_media_id", "accent_color", "accent_ink_color", "background_color", "text_color", "font",
+          "currency", "language", "contact_email", "contact_phone", "contact_address", "imprint", "terms", "privacy", "updated_at"],
+        "properties": {
+          "display_name": {"type": "string", "description": "Shown instead of the name the platform knows for the shop, if not empty."},
+          "logo_media_id": {"type": ["integer", "null"], "description": "An image of the media library."},
+          "accent_color": {"$ref": "#/components/schemas/Color"},
+          "accent_ink_color": {"$ref": "#/components/schemas/Color"},
+          "background_color": {"$ref": "#/components/schemas/Color"},
+          "text_color": {"$ref": "#/components/schemas/Color"},
+          "font": {"$ref": "#/components/schemas/Font"},
+          "currency": {"$ref": "#/components/schemas/ShopCurrency"},
+          "language": {"$ref": "#/components/schemas/Language"},
+          "contact_email": {"type": "string"},
+          "contact_phone": {"type": "string"},
+          "contact_address": {"type": "string"},
+          "imprint": {"type": "string", "description": "Plain text, shown escaped."},
+          "terms": {"type": "string"},
+          "privacy": {"type": "string"},
+          "updated_at": {"type": "string", "format": "date-time"}
+        }
+      },
+      "SettingsUpdate": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "display_name": {"type": ["string", "null"], "maxLength": 100},
+          "logo_media_id": {"type": ["integer", "null"], "minimum": 1},
+          "accent_color": {"$ref": "#/components/schemas/Color"},
+          "accent_ink_color": {"$ref": "#/components/schemas/Color"},
+          "background_color": {"$ref": "#/components/schemas/Color"},
+          "text_color": {"$ref": "#/components/schemas/Color"},
+          "font": {"$ref": "#/components/schemas/Font"},
+          "currency": {"$ref": "#/components/schemas/ShopCurrency"},
+          "language": {"$ref": "#/components/schemas/Language"},
+          "contact_email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
+          "contact_phone": {"type": ["string", "null"], "pattern": "^[0-9+()./ -]{3,40}$"},
+          "contact_address": {"type": ["string", "null"], "maxLength": 500},
+          "imprint": {"type": ["string", "null"], "maxLength": 20000},
+          "terms": {"type": ["string", "null"], "maxLength": 50000},
+          "privacy": {"type": ["string", "null"], "maxLength": 50000}
         }
       },
       "Error": {

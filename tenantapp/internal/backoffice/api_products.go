@@ -11,6 +11,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/tenantapp/internal/catalog"
+	"github.com/storefleet/storefleet/tenantapp/internal/media"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
 
@@ -42,20 +43,33 @@ type apiProductSummary struct {
 
 // apiProduct is one product in full.
 type apiProduct struct {
-	ID             int64     `json:"id"`
-	SKU            string    `json:"sku"`
-	Title          string    `json:"title"`
-	Description    string    `json:"description"`
-	Handle         string    `json:"handle"`
-	GTIN           *string   `json:"gtin"`
-	PriceMinor     int64     `json:"price_minor"`
-	SalePriceMinor *int64    `json:"sale_price_minor"`
-	Currency       string    `json:"currency"`
-	State          string    `json:"state"`
-	CategoryIDs    []int64   `json:"category_ids"`
-	Stock          apiStock  `json:"stock"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             int64      `json:"id"`
+	SKU            string     `json:"sku"`
+	Title          string     `json:"title"`
+	Description    string     `json:"description"`
+	Handle         string     `json:"handle"`
+	GTIN           *string    `json:"gtin"`
+	PriceMinor     int64      `json:"price_minor"`
+	SalePriceMinor *int64     `json:"sale_price_minor"`
+	Currency       string     `json:"currency"`
+	State          string     `json:"state"`
+	CategoryIDs    []int64    `json:"category_ids"`
+	Images         []apiImage `json:"images"`
+	Stock          apiStock   `json:"stock"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// apiImage is one of a product's images; url is the original, served by
+// the shop (relative to the shop's address, like the servers entry of the
+// OpenAPI document).
+type apiImage struct {
+	MediaID  int64  `json:"media_id"`
+	Position int    `json:"position"`
+	URL      string `json:"url"`
+	AltText  string `json:"alt_text"`
+	Width    int    `json:"width"`
+	Height   int    `json:"height"`
 }
 
 func nullString(s string) *string {
@@ -65,14 +79,35 @@ func nullString(s string) *string {
 	return &s
 }
 
-func productJSON(p *catalog.Product) apiProduct {
+// productJSON is a product with its images.
+func productJSON(r *http.Request, p *catalog.Product) (apiProduct, error) {
+	t := tenant.FromContext(r.Context())
+	images, err := catalog.Images(r.Context(), t.Pool, p.ID)
+	if err != nil {
+		return apiProduct{}, err
+	}
 	ids := p.CategoryIDs
 	if ids == nil {
 		ids = []int64{}
 	}
-	return apiProduct{ID: p.ID, SKU: p.SKU, Title: p.Title, Description: p.Description, Handle: p.Handle, GTIN: nullString(p.GTIN),
+	out := apiProduct{ID: p.ID, SKU: p.SKU, Title: p.Title, Description: p.Description, Handle: p.Handle, GTIN: nullString(p.GTIN),
 		PriceMinor: p.PriceMinor, SalePriceMinor: p.SalePrice, Currency: p.Currency, State: p.State, CategoryIDs: ids,
-		Stock: stockJSON(p.Stock), CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
+		Images: make([]apiImage, len(images)), Stock: stockJSON(p.Stock), CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
+	for i, im := range images {
+		out.Images[i] = apiImage{MediaID: im.MediaID, Position: im.Position, URL: media.URL(t.Base, im.MediaID, "original"),
+			AltText: im.AltText, Width: im.Width, Height: im.Height}
+	}
+	return out, nil
+}
+
+// writeProduct answers with a product in full.
+func writeProduct(w http.ResponseWriter, r *http.Request, status int, p *catalog.Product) error {
+	out, err := productJSON(r, p)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, status, out)
+	return nil
 }
 
 // apiQuery reads the list filter from the query string: the back
@@ -127,7 +162,7 @@ func apiQuery(q url.Values) (catalog.Filter, catalog.FieldErrors) {
 func (h *Handler) apiProductList(w http.ResponseWriter, r *http.Request) error {
 	f, errs := apiQuery(r.URL.Query())
 	if len(errs) > 0 {
-		return apiFieldErrors(w, r, errs)
+		return apiFieldErrors(errs)
 	}
 	list, err := catalog.List(r.Context(), tenant.FromContext(r.Context()).Pool, f)
 	if err != nil {
@@ -165,8 +200,7 @@ func (h *Handler) apiProductGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, productJSON(p))
-	return nil
+	return writeProduct(w, r, http.StatusOK, p)
 }
 
 // apiProductInput is the body of a create (every property; sku, title,
@@ -241,18 +275,17 @@ func (h *Handler) apiProductCreate(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 	if len(errs) > 0 {
-		return apiFieldErrors(w, r, errs)
+		return apiFieldErrors(errs)
 	}
 	p, err := catalog.Create(ctx, tenant.FromContext(ctx).Pool, f, apiActor(r))
 	if fe, ok := catalog.AsFieldErrors(err); ok {
-		return apiFieldErrors(w, r, fe)
+		return apiFieldErrors(fe)
 	}
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", fmt.Sprintf("%s/api/v1/vendor/products/%d", tenant.FromContext(ctx).Base, p.ID))
-	web.WriteJSON(w, http.StatusCreated, productJSON(p))
-	return nil
+	return writeProduct(w, r, http.StatusCreated, p)
 }
 
 // PATCH /api/v1/vendor/products/{id}: changes the properties sent. If the
@@ -269,11 +302,11 @@ func (h *Handler) apiProductUpdate(w http.ResponseWriter, r *http.Request) error
 	}
 	f := p.Fields()
 	if errs := in.apply(&f); len(errs) > 0 {
-		return apiFieldErrors(w, r, errs)
+		return apiFieldErrors(errs)
 	}
 	saved, err := catalog.Update(ctx, tenant.FromContext(ctx).Pool, p.ID, p.UpdatedAt, f, apiActor(r))
 	if fe, ok := catalog.AsFieldErrors(err); ok {
-		return apiFieldErrors(w, r, fe)
+		return apiFieldErrors(fe)
 	}
 	if errors.Is(err, catalog.ErrChanged) {
 		return &web.Error{Status: http.StatusConflict, Message: "The product changed while this update was made; nothing was saved. Read it again and retry."}
@@ -281,8 +314,7 @@ func (h *Handler) apiProductUpdate(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return orNotFound(err, errNoProduct)
 	}
-	web.WriteJSON(w, http.StatusOK, productJSON(saved))
-	return nil
+	return writeProduct(w, r, http.StatusOK, saved)
 }
 
 // DELETE /api/v1/vendor/products/{id}: refused (409) for a product with
@@ -303,4 +335,38 @@ func (h *Handler) apiProductDelete(w http.ResponseWriter, r *http.Request) error
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// PUT /api/v1/vendor/products/{id}/images: replaces the product's images
+// with media_ids, in that order ([] removes them all). An id that is not
+// an image of this shop's library, an id twice or more than
+// catalog.MaxImages ids is a 422 and changes nothing.
+func (h *Handler) apiProductImages(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := catalogID(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		MediaIDs *[]int64 `json:"media_ids"`
+	}
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.MediaIDs == nil {
+		return apiFieldErrors(catalog.FieldErrors{"media_ids": "This property is required: the list of media ids, in order ([] for none)."})
+	}
+	pool := tenant.FromContext(ctx).Pool
+	_, err = catalog.SetImages(ctx, pool, id, *in.MediaIDs, apiActor(r))
+	if fe, ok := catalog.AsFieldErrors(err); ok {
+		return apiFieldErrors(fe)
+	}
+	if err != nil {
+		return orNotFound(err, errNoProduct)
+	}
+	p, err := catalog.Get(ctx, pool, id)
+	if err != nil {
+		return orNotFound(err, errNoProduct)
+	}
+	return writeProduct(w, r, http.StatusOK, p)
 }

@@ -17,10 +17,11 @@ import (
 )
 
 // APIRoutes registers the vendor JSON API under /api/v1/vendor/ on the
-// shop's router: products and stock movements, for programs holding a
-// staff API token (Authorization: Bearer sfstaff_...). A token acts with
-// its member's permissions; sessions and cookies play no part, so there is
-// no CSRF to guard against. The OpenAPI document is at openapi.json.
+// shop's router: products with their images, stock movements, the media
+// library and the shop's settings, for programs holding a staff API
+// token (Authorization: Bearer sfstaff_...). A token acts with its
+// member's permissions; sessions and cookies play no part, so there is no
+// CSRF to guard against. The OpenAPI document is at openapi.json.
 func (h *Handler) APIRoutes(r *mux.Router) {
 	api := r.PathPrefix("/api/v1/vendor").Subrouter()
 	api.Handle("/openapi.json", h.rs.Wrap(h.apiOpenAPI)).Methods(http.MethodGet)
@@ -35,6 +36,16 @@ func (h *Handler) APIRoutes(r *mux.Router) {
 	authed.Handle("/products/{id:[0-9]+}/movements", h.can("inventory.read", h.apiMovementList)).Methods(http.MethodGet)
 	authed.Handle("/products/{id:[0-9]+}/movements", h.can("inventory.write", h.apiMovementCreate)).Methods(http.MethodPost)
 	authed.Handle("/low-stock", h.can("inventory.read", h.apiLowStock)).Methods(http.MethodGet)
+	authed.Handle("/products/{id:[0-9]+}/images", h.can("catalog.write", h.apiProductImages)).Methods(http.MethodPut)
+
+	authed.Handle("/media", h.can("media.read", h.apiMediaList)).Methods(http.MethodGet)
+	authed.Handle("/media", h.limitBody(h.can("media.write", h.apiMediaUpload))).Methods(http.MethodPost)
+	authed.Handle("/media/{id:[0-9]+}", h.can("media.read", h.apiMediaGet)).Methods(http.MethodGet)
+	authed.Handle("/media/{id:[0-9]+}", h.can("media.write", h.apiMediaUpdate)).Methods(http.MethodPatch)
+	authed.Handle("/media/{id:[0-9]+}", h.can("media.write", h.apiMediaDelete)).Methods(http.MethodDelete)
+
+	authed.Handle("/settings", h.can("settings.write", h.apiSettingsGet)).Methods(http.MethodGet)
+	authed.Handle("/settings", h.can("settings.write", h.apiSettingsUpdate)).Methods(http.MethodPatch)
 }
 
 type apiTokenKey struct{}
@@ -75,8 +86,9 @@ func apiActor(r *http.Request) staff.Entry {
 // apiNames are the JSON names of the catalog's field error keys.
 var apiNames = map[string]string{"price": "price_minor", "sale_price": "sale_price_minor", "categories": "category_ids", "threshold": "low_stock_threshold"}
 
-// apiFieldErrors answers 422 with every field at fault.
-func apiFieldErrors(w http.ResponseWriter, r *http.Request, fe catalog.FieldErrors) error {
+// apiFieldErrors is a 422 naming every field at fault (fields), the
+// first of them in field.
+func apiFieldErrors(fe catalog.FieldErrors) error {
 	fields := map[string]string{}
 	var keys []string
 	for k, v := range fe {
@@ -92,10 +104,7 @@ func apiFieldErrors(w http.ResponseWriter, r *http.Request, fe catalog.FieldErro
 		first = keys[0]
 		msg = first + ": " + fields[first]
 	}
-	web.WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]any{
-		"status": http.StatusUnprocessableEntity, "message": msg, "field": first, "fields": fields,
-		"request_id": web.RequestID(r.Context())}})
-	return nil
+	return &web.Error{Status: http.StatusUnprocessableEntity, Message: msg, Field: first, Extra: map[string]any{"fields": fields}}
 }
 
 // optional is a JSON property that may be absent, null, or a value.

@@ -8,7 +8,8 @@ import (
 
 // catalogRoutes declares the back office's catalog routes on the signed-in
 // subrouter: products, categories, bulk edits, CSV export, inventory and
-// staff API tokens (issue 5, items 3, 4 and 9). Every route names the
+// staff API tokens (issue 5, items 3, 4 and 9), and a product's images
+// from the media library. Every route names the
 // permission it needs; API tokens are each member's own (members holding
 // staff.manage also see and revoke everyone's).
 func (h *Handler) catalogRoutes(in *mux.Router) {
@@ -23,6 +24,9 @@ func (h *Handler) catalogRoutes(in *mux.Router) {
 	in.Handle("/products/{id:[0-9]+}", h.can("catalog.write", h.productUpdate)).Methods(post)
 	in.Handle("/products/{id:[0-9]+}/archive", h.can("catalog.write", h.productArchive)).Methods(post)
 	in.Handle("/products/{id:[0-9]+}/delete", h.can("catalog.write", h.productDelete)).Methods(post)
+	in.Handle("/products/{id:[0-9]+}/images", h.can("catalog.write", h.productImagesAdd)).Methods(post)
+	in.Handle("/products/{id:[0-9]+}/images/{media:[0-9]+}/remove", h.can("catalog.write", h.productImageRemove)).Methods(post)
+	in.Handle("/products/{id:[0-9]+}/images/{media:[0-9]+}/move", h.can("catalog.write", h.productImageMove)).Methods(post)
 
 	in.Handle("/categories", h.can("catalog.read", h.categoryList)).Methods(get)
 	in.Handle("/categories", h.can("catalog.write", h.categoryCreate)).Methods(post)

@@ -8,7 +8,6 @@ import (
 	"mime/multipart"
 	"net/http"
 
-	"github.com/storefleet/storefleet/internal/marketplace"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/tenantapp/internal/media"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
@@ -34,19 +33,12 @@ func (h *Handler) limitBody(next http.Handler) http.Handler {
 		limit := int64(maxFormBody)
 		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
 			limit = maxUploadBody
-			if isFeedUpload(r) {
-				limit = maxFeedBody
-			}
 		}
 		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")
-			msg := fmt.Sprintf("The upload is %s; the most is %s per image (forms: %s). Make the file smaller and try again.",
-				media.HumanBytes(r.ContentLength), media.HumanBytes(media.MaxBytes), media.HumanBytes(maxFormBody))
-			if limit == maxFeedBody {
-				msg = fmt.Sprintf("The feed is %s; the most that can be uploaded is %s. Give a link to the file instead.",
-					media.HumanBytes(r.ContentLength), media.HumanBytes(marketplace.MaxUploadBytes))
-			}
-			h.rs.Error(w, r, &web.Error{Status: http.StatusRequestEntityTooLarge, Message: msg})
+			h.rs.Error(w, r, &web.Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf(
+				"The upload is %s; the most is %s per image (forms: %s). Make the file smaller and try again.",
+				media.HumanBytes(r.ContentLength), media.HumanBytes(media.MaxBytes), media.HumanBytes(maxFormBody))})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -66,6 +58,43 @@ func rawFileName(fh *multipart.FileHeader) string {
 	return fh.Filename
 }
 
+// readUpload reads the image of an upload (multipart/form-data, field
+// "file") within media.MaxBytes, for the back office's upload form and
+// the API alike. A request that brings no usable file is a *web.Error
+// with Field "file"; the image itself is checked by media.Service.Upload.
+func readUpload(r *http.Request) (name string, data []byte, err error) {
+	if r.MultipartForm == nil {
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return "", nil, &web.Error{Status: http.StatusRequestEntityTooLarge, Field: "file",
+					Message: "The file is larger than " + media.HumanBytes(media.MaxBytes) + ". Make it smaller and upload it again."}
+			}
+			return "", nil, &web.Error{Status: http.StatusBadRequest, Field: "file",
+				Message: "Send the image as a file upload (multipart/form-data) in the field \"file\"."}
+		}
+	}
+	files := r.MultipartForm.File["file"]
+	if len(files) == 0 {
+		return "", nil, &web.Error{Status: http.StatusUnprocessableEntity, Field: "file", Message: "Choose an image to upload."}
+	}
+	fh := files[0]
+	if fh.Size > media.MaxBytes {
+		return "", nil, &web.Error{Status: http.StatusRequestEntityTooLarge, Field: "file", Message: fmt.Sprintf(
+			"The file is %s; the most is %s. Make it smaller and upload it again.", media.HumanBytes(fh.Size), media.HumanBytes(media.MaxBytes))}
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return "", nil, fmt.Errorf("open uploaded file: %w", err)
+	}
+	defer f.Close()
+	data, err = io.ReadAll(io.LimitReader(f, media.MaxBytes+1))
+	if err != nil {
+		return "", nil, fmt.Errorf("read uploaded file: %w", err)
+	}
+	return rawFileName(fh), data, nil
+}
+
 // POST /admin/media: upload one image (multipart, field "file"). A file
 // that fails a check gets the list page back with the reason next to the
 // file field, and nothing is stored.
@@ -76,40 +105,14 @@ func (h *Handler) mediaUpload(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	t := tenant.FromContext(ctx)
-	fieldErr := func(status int, msg string) error {
-		return h.renderMediaList(w, r, status, map[string]string{"file": msg})
+	name, data, err := readUpload(r)
+	var m *media.Media
+	if err == nil {
+		m, err = svc.Upload(ctx, t, name, data, actor(r, Current(ctx)))
 	}
-	if r.MultipartForm == nil {
-		if err := r.ParseMultipartForm(1 << 20); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return fieldErr(http.StatusRequestEntityTooLarge, "The file is larger than "+media.HumanBytes(media.MaxBytes)+". Make it smaller and upload it again.")
-			}
-			return fieldErr(http.StatusBadRequest, "Send the image as a file upload (multipart/form-data) in the field \"file\".")
-		}
-	}
-	files := r.MultipartForm.File["file"]
-	if len(files) == 0 {
-		return fieldErr(http.StatusUnprocessableEntity, "Choose an image to upload.")
-	}
-	fh := files[0]
-	if fh.Size > media.MaxBytes {
-		return fieldErr(http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is %s; the most is %s. Make it smaller and upload it again.",
-			media.HumanBytes(fh.Size), media.HumanBytes(media.MaxBytes)))
-	}
-	f, err := fh.Open()
-	if err != nil {
-		return fmt.Errorf("open uploaded file: %w", err)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, media.MaxBytes+1))
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("read uploaded file: %w", err)
-	}
-	m, err := svc.Upload(ctx, t, rawFileName(fh), data, actor(r, Current(ctx)))
 	var we *web.Error
 	if errors.As(err, &we) && we.Field == "file" {
-		return fieldErr(we.Status, we.Message)
+		return h.renderMediaList(w, r, we.Status, map[string]string{"file": we.Message})
 	}
 	if err != nil {
 		return err

@@ -28,6 +28,8 @@ type productFormPage struct {
 	States     []string
 	Price      string // the saved price, for people
 	Sale       string
+	Images     []catalog.Image // the product's images, in order
+	Picker     imagePicker     // the library to add images from (catalog.write)
 }
 
 // catalogID reads the {id} of a route; a number too large for an id is no
@@ -83,6 +85,9 @@ func (h *Handler) renderProductForm(w http.ResponseWriter, r *http.Request, stat
 		d.Price = catalog.Display(d.Product.PriceMinor, d.Product.Currency)
 		if d.Product.SalePrice != nil {
 			d.Sale = catalog.Display(*d.Product.SalePrice, d.Product.Currency)
+		}
+		if err := h.loadImages(r, &d); err != nil {
+			return err
 		}
 	}
 	d.page, d.Categories, d.States = h.page(r, title), cats, catalog.States

@@ -15,6 +15,7 @@ import (
 	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/static"
+	"github.com/storefleet/storefleet/tenantapp/internal/media"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
 
@@ -68,7 +69,7 @@ func LoadPage(ctx context.Context, t *tenant.Tenant) (Page, Settings, error) {
 	p.Lang = s.Language
 	p.Theme = s.ThemeCSS()
 	if s.LogoMediaID != nil {
-		p.LogoURL = fmt.Sprintf("%s/media/%d/200", t.Base, *s.LogoMediaID)
+		p.LogoURL = media.URL(t.Base, *s.LogoMediaID, "200")
 	}
 	p.Footer = Footer{Email: s.ContactEmail, Phone: s.ContactPhone}
 	if s.ContactAddress != "" {
@@ -84,22 +85,55 @@ func LoadPage(ctx context.Context, t *tenant.Tenant) (Page, Settings, error) {
 
 type productCard struct {
 	SKU, Title, Description, Price string
+	// Image is the product's first image, if it has one.
+	Image *cardImage
 }
 
-// handleHome serves GET / : the shop's newest products.
+// cardImage is the picture on a product card, in two sizes.
+type cardImage struct {
+	Small, Large, Alt string
+}
+
+// imagesSchema is the first vendor schema with product images
+// (product_media, migration 00008). The storefront serves older schemas
+// too, without pictures.
+const imagesSchema = 8
+
+// homeProducts are the shop's newest active products: SKU, title,
+// description, price, currency, and (from imagesSchema on) the id and alt
+// text of each product's first image, in the same query.
+const (
+	homeProducts = `SELECT p.sku, p.title, p.description, p.price_minor, p.currency, NULL::bigint, ''
+		FROM products p WHERE p.state = 'active' ORDER BY p.created_at DESC, p.id DESC LIMIT 24`
+	homeProductsWithImages = `SELECT p.sku, p.title, p.description, p.price_minor, p.currency, img.media_id, coalesce(img.alt_text, '')
+		FROM products p
+		LEFT JOIN LATERAL (SELECT pm.media_id, m.alt_text FROM product_media pm JOIN media m ON m.id = pm.media_id
+			WHERE pm.product_id = p.id ORDER BY pm.position, pm.media_id LIMIT 1) img ON true
+		WHERE p.state = 'active' ORDER BY p.created_at DESC, p.id DESC LIMIT 24`
+)
+
+// handleHome serves GET / : the shop's newest products, each with its
+// first image (served by the media library at /media/{id}/{size}).
 func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) error {
 	t := tenant.FromContext(r.Context())
-	rows, err := t.Pool.Query(r.Context(), `
-		SELECT sku, title, description, price_minor, currency FROM products
-		WHERE state = 'active' ORDER BY created_at DESC, id DESC LIMIT 24`)
+	query := homeProducts
+	if t.Entry.SchemaVersion >= imagesSchema {
+		query = homeProductsWithImages
+	}
+	rows, err := t.Pool.Query(r.Context(), query)
 	if err != nil {
 		return fmt.Errorf("list products of %s: %w", t.Entry.Slug, err)
 	}
 	var cards []productCard
-	var sku, title, desc, cur string
+	var sku, title, desc, cur, alt string
 	var price int64
-	_, err = pgx.ForEachRow(rows, []any{&sku, &title, &desc, &price, &cur}, func() error {
-		cards = append(cards, productCard{SKU: sku, Title: title, Description: desc, Price: money.Format(price, cur)})
+	var mediaID *int64
+	_, err = pgx.ForEachRow(rows, []any{&sku, &title, &desc, &price, &cur, &mediaID, &alt}, func() error {
+		c := productCard{SKU: sku, Title: title, Description: desc, Price: money.Format(price, cur)}
+		if mediaID != nil {
+			c.Image = &cardImage{Small: media.URL(t.Base, *mediaID, "200"), Large: media.URL(t.Base, *mediaID, "800"), Alt: alt}
+		}
+		cards = append(cards, c)
 		return nil
 	})
 	if err != nil {
