@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 
+	"github.com/storefleet/storefleet/internal/marketplace"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/tenantapp/internal/media"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
@@ -33,12 +34,19 @@ func (h *Handler) limitBody(next http.Handler) http.Handler {
 		limit := int64(maxFormBody)
 		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
 			limit = maxUploadBody
+			if isFeedUpload(r) {
+				limit = maxFeedBody
+			}
 		}
 		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")
-			h.rs.Error(w, r, &web.Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf(
-				"The upload is %s; the most is %s per image (forms: %s). Make the file smaller and try again.",
-				media.HumanBytes(r.ContentLength), media.HumanBytes(media.MaxBytes), media.HumanBytes(maxFormBody))})
+			msg := fmt.Sprintf("The upload is %s; the most is %s per image (forms: %s). Make the file smaller and try again.",
+				media.HumanBytes(r.ContentLength), media.HumanBytes(media.MaxBytes), media.HumanBytes(maxFormBody))
+			if limit == maxFeedBody {
+				msg = fmt.Sprintf("The feed is %s; the most that can be uploaded is %s. Give a link to the file instead.",
+					media.HumanBytes(r.ContentLength), media.HumanBytes(marketplace.MaxUploadBytes))
+			}
+			h.rs.Error(w, r, &web.Error{Status: http.StatusRequestEntityTooLarge, Message: msg})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
