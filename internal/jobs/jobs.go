@@ -208,6 +208,9 @@ func Start(ctx context.Context, p *wiring.Platform, logger *slog.Logger, o Optio
 	river.AddWorker(workers, &verifyWorker{p: p})
 	river.AddWorker(workers, &retentionWorker{p: p})
 	river.AddWorker(workers, &reconcileWorker{p: p})
+	if o.Marketplace.Reporter == nil {
+		o.Marketplace.Reporter = importReporter{p.Store.Pool()}
+	}
 	river.AddWorker(workers, &vendorWorkWorker{p: p, mp: marketplace.NewRunner(o.Marketplace), log: logger})
 	client, err := river.NewClient(riverpgxv5.New(p.Store.Pool()), &river.Config{
 		Queues: map[string]river.QueueConfig{

@@ -234,3 +234,23 @@ func (p *pump) sweep(ctx context.Context, all bool) (int, error) {
 	})
 	return n, err
 }
+
+// importReporter keeps the control plane's summary of every vendor's
+// imports (marketplace_imports) for the console.
+type importReporter struct{ pool *pgxpool.Pool }
+
+func (r importReporter) ReportImport(ctx context.Context, vendorID int64, imp *marketplace.Import) error {
+	_, err := r.pool.Exec(ctx, `INSERT INTO marketplace_imports (vendor_id, import_id, state, source, file_name, rows_read,
+			rows_imported, rows_rejected, error, attempts, created_at, started_at, finished_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now())
+		ON CONFLICT (vendor_id, import_id) DO UPDATE SET state = EXCLUDED.state, source = EXCLUDED.source,
+			file_name = EXCLUDED.file_name, rows_read = EXCLUDED.rows_read, rows_imported = EXCLUDED.rows_imported,
+			rows_rejected = EXCLUDED.rows_rejected, error = EXCLUDED.error, attempts = EXCLUDED.attempts,
+			started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, updated_at = now()`,
+		vendorID, imp.ID, imp.State, imp.Source, imp.FileName, imp.RowsRead, imp.RowsImported, imp.RowsRejected,
+		imp.Error, imp.Attempts, imp.CreatedAt, imp.StartedAt, imp.FinishedAt)
+	if err != nil {
+		return fmt.Errorf("record import %d of vendor %d: %w", imp.ID, vendorID, err)
+	}
+	return nil
+}

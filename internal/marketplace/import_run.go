@@ -41,7 +41,10 @@ func (r *Runner) drainImports(ctx context.Context, v *Vendor) (time.Time, error)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("claim an import: %w", err)
 		}
-		if err := r.runImport(ctx, v, imp); err != nil {
+		r.report(ctx, v, imp.ID)
+		err = r.runImport(ctx, v, imp)
+		r.report(ctx, v, imp.ID)
+		if err != nil {
 			return time.Time{}, err
 		}
 	}
@@ -49,6 +52,21 @@ func (r *Runner) drainImports(ctx context.Context, v *Vendor) (time.Time, error)
 		return time.Time{}, err
 	}
 	return nextDue(ctx, v.Pool, `SELECT min(locked_until) FROM imports WHERE state = 'running'`)
+}
+
+// report tells the Reporter how an import stands now.
+func (r *Runner) report(ctx context.Context, v *Vendor, id int64) {
+	if r.cfg.Reporter == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	imp, err := GetImport(ctx, v.Pool, id)
+	if err == nil {
+		err = r.cfg.Reporter.ReportImport(ctx, v.ID, imp)
+	}
+	if err != nil {
+		v.Log.Warn("cannot report an import to the platform", "import", id, "err", err)
+	}
 }
 
 // claimImport takes the oldest queued import, or a running one whose

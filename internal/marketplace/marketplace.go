@@ -54,6 +54,15 @@ type Config struct {
 	ImageConcurrency int
 	// Transport, if set, is used for outgoing requests (tests).
 	Transport http.RoundTripper
+	// Reporter, if set, hears of every import that starts or ends.
+	Reporter Reporter
+}
+
+// Reporter is told when an import starts and ends (the control plane
+// keeps a summary across vendors for its console). A failure to report
+// is logged and does not stop the import.
+type Reporter interface {
+	ReportImport(ctx context.Context, vendorID int64, imp *Import) error
 }
 
 // Runner runs vendors' queued marketplace work. It is safe for concurrent

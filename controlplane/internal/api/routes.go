@@ -22,6 +22,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	s.Handle("/vendors/{slug}", h.wrap(h.vendorDelete)).Methods(http.MethodDelete)
 	s.Handle("/vendors/{slug}/suspend", h.wrap(h.vendorSuspend)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/owner-invitation", h.wrap(h.vendorInviteOwner)).Methods(http.MethodPost)
+	s.Handle("/marketplace/imports", h.wrap(h.marketplaceImports)).Methods(http.MethodGet)
 	s.Handle("/vendors/{slug}/resume", h.wrap(h.vendorResume)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/backups", h.wrap(h.backupList)).Methods(http.MethodGet)
 	s.Handle("/vendors/{slug}/backups", h.wrap(h.backupCreate)).Methods(http.MethodPost)

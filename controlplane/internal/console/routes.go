@@ -42,6 +42,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	s.Handle("/vendors/{slug}/operation", h.wrap(h.operationShow)).Methods(http.MethodGet)
 
 	s.Handle("/backups", h.wrap(h.backupList)).Methods(http.MethodGet)
+	s.Handle("/marketplace", h.wrap(h.marketplace)).Methods(http.MethodGet)
 	s.Handle("/backups/{id:[0-9]+}/verify", h.wrap(h.backupVerify)).Methods(http.MethodPost)
 	s.Handle("/alerts/{id:[0-9]+}/acknowledge", h.wrap(h.alertAcknowledge)).Methods(http.MethodPost)
 	s.Handle("/alerts/{id:[0-9]+}/resolve", h.wrap(h.alertResolve)).Methods(http.MethodPost)
