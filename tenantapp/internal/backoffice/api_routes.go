@@ -27,7 +27,7 @@ func (h *Handler) APIRoutes(r *mux.Router) {
 	api.Handle("/openapi.json", h.rs.Wrap(h.apiOpenAPI)).Methods(http.MethodGet)
 
 	authed := api.NewRoute().Subrouter()
-	authed.Use(h.needSchema, h.requireToken)
+	authed.Use(h.needSchema, h.requireToken, h.limitBody)
 	authed.Handle("/products", h.can("catalog.read", h.apiProductList)).Methods(http.MethodGet)
 	authed.Handle("/products", h.can("catalog.write", h.apiProductCreate)).Methods(http.MethodPost)
 	authed.Handle("/products/{id:[0-9]+}", h.can("catalog.read", h.apiProductGet)).Methods(http.MethodGet)
@@ -39,7 +39,7 @@ func (h *Handler) APIRoutes(r *mux.Router) {
 	authed.Handle("/products/{id:[0-9]+}/images", h.can("catalog.write", h.apiProductImages)).Methods(http.MethodPut)
 
 	authed.Handle("/media", h.can("media.read", h.apiMediaList)).Methods(http.MethodGet)
-	authed.Handle("/media", h.limitBody(h.can("media.write", h.apiMediaUpload))).Methods(http.MethodPost)
+	authed.Handle("/media", h.can("media.write", h.apiMediaUpload)).Methods(http.MethodPost)
 	authed.Handle("/media/{id:[0-9]+}", h.can("media.read", h.apiMediaGet)).Methods(http.MethodGet)
 	authed.Handle("/media/{id:[0-9]+}", h.can("media.write", h.apiMediaUpdate)).Methods(http.MethodPatch)
 	authed.Handle("/media/{id:[0-9]+}", h.can("media.write", h.apiMediaDelete)).Methods(http.MethodDelete)

@@ -138,15 +138,63 @@ func (h *Handler) Routes(r *mux.Router) {
 }
 
 // can wraps a handler so that only staff holding perm reach it; others get
-// a 403 page that says which permission is missing.
+// a 403 page that says which permission is missing. The permission stays
+// readable on the route (RouteTable), for the permission matrix test.
 func (h *Handler) can(perm string, fn web.Handler) http.Handler {
-	return h.rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
+	return permHandler{perm: perm, Handler: h.rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
 		if !Current(r.Context()).Can(perm) {
 			return &web.Error{Status: http.StatusForbidden,
 				Message: "Your role does not allow this (it needs the \"" + perm + "\" permission). Ask the shop's owner."}
 		}
 		return fn(w, r)
+	})}
+}
+
+// permHandler is a handler that checks a permission first.
+type permHandler struct {
+	perm string
+	http.Handler
+}
+
+// Route is one route of the back office or the vendor API, and the
+// permission it checks ("" if it checks none: the sign-in pages, and
+// what every signed-in member may do for themselves).
+type Route struct {
+	Method string
+	Path   string // the route's template, e.g. /admin/products/{id:[0-9]+}
+	Perm   string
+}
+
+// RouteTable lists every route that Routes and APIRoutes register, with
+// the permission each checks.
+func (h *Handler) RouteTable() ([]Route, error) {
+	r := mux.NewRouter()
+	h.Routes(r)
+	h.APIRoutes(r)
+	var out []Route
+	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		handler := route.GetHandler()
+		if handler == nil {
+			return nil // a subrouter
+		}
+		path, err := route.GetPathTemplate()
+		if err != nil {
+			return err
+		}
+		methods, _ := route.GetMethods()
+		if len(methods) == 0 {
+			methods = []string{"*"}
+		}
+		perm := ""
+		if ph, ok := handler.(permHandler); ok {
+			perm = ph.perm
+		}
+		for _, m := range methods {
+			out = append(out, Route{Method: m, Path: path, Perm: perm})
+		}
+		return nil
 	})
+	return out, err
 }
 
 // MinSchema is the oldest tenant schema the back office works with: a

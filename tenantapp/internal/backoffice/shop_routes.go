@@ -13,7 +13,7 @@ func (h *Handler) shopRoutes(in *mux.Router) {
 	// Media library (images are served to everyone at /media/{id}/{size},
 	// by the media package).
 	in.Handle("/media", h.can("media.read", h.mediaList)).Methods(http.MethodGet)
-	in.Handle("/media", h.limitBody(h.can("media.write", h.mediaUpload))).Methods(http.MethodPost)
+	in.Handle("/media", h.can("media.write", h.mediaUpload)).Methods(http.MethodPost)
 	in.Handle("/media/{id:[0-9]{1,18}}", h.can("media.read", h.mediaShow)).Methods(http.MethodGet)
 	in.Handle("/media/{id:[0-9]{1,18}}", h.can("media.write", h.mediaUpdate)).Methods(http.MethodPost)
 	in.Handle("/media/{id:[0-9]{1,18}}/delete", h.can("media.write", h.mediaDelete)).Methods(http.MethodPost)
