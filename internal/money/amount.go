@@ -9,6 +9,8 @@ import (
 // MaxAmount is the largest amount, in minor units, a price may have.
 const MaxAmount int64 = 999_999_999_999
 
+const maxAmountDigits = 12 // of MaxAmount
+
 // currencyDigits holds the active ISO 4217 currencies and how many decimal
 // digits their minor unit has. Funds, metals and test codes are left out.
 var currencyDigits = func() map[string]int {
@@ -68,41 +70,49 @@ func ParseAmount(s string, digits int) (int64, error) {
 	if s == "" {
 		return 0, problem("Enter an amount, such as 12.90.")
 	}
-	whole, frac, hasSep := strings.Cut(s, ".")
-	if !hasSep {
-		whole, frac, hasSep = strings.Cut(s, ",")
+	whole, frac, hasSep := s, "", false
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' || s[i] == ',' {
+			whole, frac, hasSep = s[:i], s[i+1:], true
+			break
+		}
 	}
-	if !allDigits(whole) || (hasSep && !allDigits(frac)) || strings.ContainsAny(frac, ".,") {
+	if !allDigits(whole) || (hasSep && !allDigits(frac)) {
 		if strings.HasPrefix(s, "-") {
 			return 0, problem("The amount cannot be negative.")
 		}
 		return 0, problem("Enter an amount with digits and at most one decimal point or comma, such as 12.90 or 12,90 (no thousands separators).")
 	}
-	trimmed := strings.TrimRight(frac, "0")
-	if len(trimmed) > digits {
+	for len(frac) > 0 && frac[len(frac)-1] == '0' {
+		frac = frac[:len(frac)-1]
+	}
+	if len(frac) > digits {
 		if digits == 0 {
 			return 0, problem("This currency has no decimal places: enter a whole amount.")
 		}
 		return 0, problem("Use at most %d decimal places.", digits)
 	}
-	whole = strings.TrimLeft(whole, "0")
+	for len(whole) > 0 && whole[0] == '0' {
+		whole = whole[1:]
+	}
 	if len(whole) > 15 {
 		return 0, problem("The amount is too large.")
 	}
+	// MaxAmount has 12 digits: a longer whole part is over it in any
+	// currency, and is not multiplied out (15 digits and 4 decimal places
+	// would overflow).
+	if len(whole) > maxAmountDigits {
+		return 0, problem("Use at most %s.", FormatAmount(MaxAmount, digits))
+	}
 	var n int64
-	if whole != "" {
-		var err error
-		if n, err = strconv.ParseInt(whole, 10, 64); err != nil {
-			return 0, problem("The amount is too large.")
-		}
+	for i := 0; i < len(whole); i++ {
+		n = n*10 + int64(whole[i]-'0')
 	}
-	for range digits {
+	for i := range digits {
 		n *= 10
-	}
-	frac = (trimmed + strings.Repeat("0", digits))[:digits]
-	if frac != "" {
-		f, _ := strconv.ParseInt(frac, 10, 64)
-		n += f
+		if i < len(frac) {
+			n += int64(frac[i] - '0')
+		}
 	}
 	if n > MaxAmount {
 		return 0, problem("Use at most %s.", FormatAmount(MaxAmount, digits))

@@ -44,6 +44,9 @@ func TestParseAmount(t *testing.T) {
 		{"１２", 2, 0, "digits"}, // full-width digits
 		{"10000000000", 2, 0, "at most"},
 		{"99999999999999999999", 2, 0, "too large"},
+		{"999999999999999", 4, 0, "at most"}, // 15 digits times 10^4 would overflow int64
+		{"99999999.9999", 4, 999_999_999_999, ""},
+		{"100000000", 4, 0, "at most"},
 	}
 	for _, c := range cases {
 		t.Run(c.in, func(t *testing.T) {
