@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"os"
 	"strings"
@@ -42,8 +43,11 @@ func startJobs(t *testing.T, s *shopEnv) {
 	})
 }
 
-// postFile posts a multipart form with one file, as a browser does.
-func postFile(b *browser, path, field, name string, data []byte, fields url.Values) (int, string, http.Header) {
+// postFile posts a multipart form with one file (none if name is ""), as
+// a browser does: the file name is sent exactly as given, and the part
+// claims contentType (application/octet-stream if empty), which the
+// server must not believe.
+func postFile(b *browser, path, field, name string, data []byte, fields url.Values, contentType ...string) (int, string, http.Header) {
 	b.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -54,7 +58,10 @@ func postFile(b *browser, path, field, name string, data []byte, fields url.Valu
 		}
 	}
 	if name != "" {
-		part, err := mw.CreateFormFile(field, name)
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="`+field+`"; filename="`+strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name)+`"`)
+		h.Set("Content-Type", append(contentType, "application/octet-stream")[0])
+		part, err := mw.CreatePart(h)
 		if err != nil {
 			b.t.Fatal(err)
 		}

@@ -12,10 +12,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"net/textproto"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -44,40 +42,16 @@ func signedInOwner(t *testing.T, s *shopEnv, slug, name string) (*platform.Vendo
 }
 
 // uploadImage posts a file to the media library as a browser form does,
-// with the file name exactly as given (no clean-up on the way).
+// with the file name exactly as given (no clean-up on the way) and a
+// claimed type of image/png, which counts for nothing.
 func uploadImage(b *browser, name string, data []byte) (int, string, http.Header) {
 	b.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	_ = mw.WriteField("csrf_token", b.csrf)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="file"; filename="`+strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name)+`"`)
-	h.Set("Content-Type", "image/png") // what the client claims counts for nothing
-	part, err := mw.CreatePart(h)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	_, _ = part.Write(data)
-	_ = mw.Close()
-	req, err := http.NewRequest("POST", b.s.srv.URL+b.base+"/admin/media", &body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	req.Host = b.host
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.AddCookie(&http.Cookie{Name: "sf_staff", Value: b.cookie})
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode == 503 && strings.Contains(string(raw), "media library is not available") {
+	code, body, h := postFile(b, "/admin/media", "file", name, data, nil, "image/png")
+	if code == 503 && strings.Contains(body, "media library is not available") {
 		b.t.Fatal("the media library is not wired into the tenant app: app.go needs media.New, " +
 			"shop.Use(svc.Middleware) and svc.Routes (see the package doc of tenantapp/internal/media)")
 	}
-	return resp.StatusCode, string(raw), resp.Header
+	return code, body, h
 }
 
 // fetch gets a path on a host and returns status, body and headers.
