@@ -12,11 +12,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/media"
 	"github.com/storefleet/storefleet/internal/staff"
 )
 
-// MaxImages is the most images a product can have.
-const MaxImages = 20
+// MaxImages is the most images a product can have (the control plane's
+// marketplace image fetches keep to it too).
+const MaxImages = media.MaxPerProduct
 
 // Image is one of a product's images from the media library, in the
 // order the shop shows them (the first is the one on product cards).

@@ -1,7 +1,11 @@
-// Package media is a vendor's media library: images staff upload, checked
-// from their content, stored in the vendor's own bucket under keys the
-// server makes, made smaller by a background worker, and served through
-// the tenant app with nosniff.
+// Package media is a vendor's media library in the tenant app: images staff
+// upload, checked from their content, stored in the vendor's own bucket
+// under keys the server makes, made smaller by a background worker, and
+// served through the tenant app with nosniff. The checks, the storing and
+// the making of sizes are the shared core in internal/media (the control
+// plane keeps marketplace images with it too); this package adds what only
+// the tenant app does: the Service wiring, uploads and deletions with their
+// audit entries, the media_jobs worker and serving.
 //
 // Every bucket operation goes through a client whose STS credentials reach
 // the vendor's bucket only (storage.Admin.VendorClient); every database
@@ -22,7 +26,6 @@ package media
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -30,13 +33,37 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	core "github.com/storefleet/storefleet/internal/media"
 	"github.com/storefleet/storefleet/internal/storage"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
 
-// Sizes are the thumbnail sizes made of every image: the longest side is
-// at most this many pixels.
-var Sizes = []int{800, 200}
+// The core's names, kept here for the back office and the storefront.
+type (
+	// Media is one image of the library.
+	Media = core.Media
+	// Querier runs queries: a pool or a transaction.
+	Querier = core.Querier
+)
+
+// Upload limits: see core.MaxBytes and core.MaxPixels.
+const (
+	MaxBytes  = core.MaxBytes
+	MaxPixels = core.MaxPixels
+)
+
+var (
+	// Sizes are the thumbnail sizes made of every image.
+	Sizes = core.Sizes
+	// ErrNotFound means no such media in this shop.
+	ErrNotFound = core.ErrNotFound
+)
+
+// Get returns one image.
+func Get(ctx context.Context, db Querier, id int64) (*Media, error) { return core.Get(ctx, db, id) }
+
+// HumanBytes writes a byte count for people ("2.4 MiB").
+func HumanBytes(n int64) string { return core.HumanBytes(n) }
 
 // Service is the media library of every vendor this process serves.
 type Service struct {
@@ -104,8 +131,14 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 // other parts of the back office that keep files there (feed uploads).
 func (s *Service) Bucket(name string) (*minio.Client, error) { return s.objects.client(name) }
 
-// ErrUnavailable means the object store cannot be used.
-var ErrUnavailable = errors.New("media: object store unavailable")
+// bucket returns a vendor's bucket with its client.
+func (s *Service) bucket(name string) (core.Bucket, error) {
+	cl, err := s.objects.client(name)
+	if err != nil {
+		return core.Bucket{}, err
+	}
+	return core.Bucket{Client: cl, Name: name}, nil
+}
 
 // objects hands out per-bucket clients, made once per bucket.
 type objects struct {
@@ -119,10 +152,10 @@ const maxClients = 1000
 
 func (o *objects) client(bucket string) (*minio.Client, error) {
 	if o.admin == nil {
-		return nil, fmt.Errorf("%w: no object store is configured", ErrUnavailable)
+		return nil, fmt.Errorf("%w: no object store is configured", core.ErrUnavailable)
 	}
 	if bucket == "" {
-		return nil, fmt.Errorf("%w: the shop has no bucket yet", ErrUnavailable)
+		return nil, fmt.Errorf("%w: the shop has no bucket yet", core.ErrUnavailable)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -131,7 +164,7 @@ func (o *objects) client(bucket string) (*minio.Client, error) {
 	}
 	c, err := o.admin.VendorClient(bucket)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %v", core.ErrUnavailable, err)
 	}
 	if len(o.clients) >= maxClients {
 		clear(o.clients)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
 
+	core "github.com/storefleet/storefleet/internal/media"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
@@ -80,7 +81,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 			etag = fmt.Sprintf(`"%s-original"`, hex.EncodeToString(sum[:12]))
 		}
 	}
-	if !allowedType(ctype) {
+	if !core.AllowedType(ctype) {
 		return fmt.Errorf("media %d has the content type %q", id, ctype)
 	}
 	h := w.Header()
@@ -124,15 +125,6 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.Copy(w, obj)
 	return nil
-}
-
-func allowedType(ct string) bool {
-	for _, f := range formats {
-		if f.contentType == ct {
-			return true
-		}
-	}
-	return false
 }
 
 func etagMatch(header, etag string) bool {

@@ -1,91 +1,21 @@
 package media
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/minio/minio-go/v7"
 
 	"github.com/storefleet/storefleet/internal/database"
+	core "github.com/storefleet/storefleet/internal/media"
 	"github.com/storefleet/storefleet/internal/staff"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
-
-// ErrNotFound means no such media in this shop.
-var ErrNotFound = errors.New("media: not found")
-
-// Querier runs queries: a pool or a transaction.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// Media is one image of the library.
-type Media struct {
-	ID          int64
-	ObjectKey   string
-	Name        string // display name, from the uploaded file's name
-	AltText     string
-	ContentType string
-	Size        int64
-	Width       int
-	Height      int
-	SHA256      []byte
-	ThumbsState string // pending, ready, failed
-	CreatedBy   *int64
-	CreatedAt   time.Time
-}
-
-// Megapixels is the image's size for people.
-func (m *Media) Megapixels() string {
-	return fmt.Sprintf("%.1f MP", float64(m.Width)*float64(m.Height)/1e6)
-}
-
-// SizeText is the file size for people.
-func (m *Media) SizeText() string { return HumanBytes(m.Size) }
-
-// Label is the image's type for people ("JPEG").
-func (m *Media) Label() string {
-	for _, f := range formats {
-		if f.contentType == m.ContentType {
-			return f.label
-		}
-	}
-	return m.ContentType
-}
-
-const mediaColumns = `id, object_key, original_name, alt_text, content_type, size_bytes, width, height, sha256,
-	thumbs_state, created_by, created_at`
-
-func scanMedia(row pgx.Row) (*Media, error) {
-	var m Media
-	err := row.Scan(&m.ID, &m.ObjectKey, &m.Name, &m.AltText, &m.ContentType, &m.Size, &m.Width, &m.Height, &m.SHA256,
-		&m.ThumbsState, &m.CreatedBy, &m.CreatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	return &m, err
-}
-
-// Get returns one image.
-func Get(ctx context.Context, db Querier, id int64) (*Media, error) {
-	m, err := scanMedia(db.QueryRow(ctx, `SELECT `+mediaColumns+` FROM media WHERE id = $1`, id))
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("get media %d: %w", id, err)
-	}
-	return m, err
-}
 
 // ListOptions filter and page a list of media.
 type ListOptions struct {
@@ -110,7 +40,7 @@ func List(ctx context.Context, db Querier, o ListOptions) ([]*Media, int64, erro
 		where = append(where, fmt.Sprintf("id < $%d", len(args)))
 	}
 	args = append(args, o.Limit+1)
-	rows, err := db.Query(ctx, `SELECT `+mediaColumns+` FROM media WHERE `+strings.Join(where, " AND ")+
+	rows, err := db.Query(ctx, `SELECT `+core.Columns+` FROM media WHERE `+strings.Join(where, " AND ")+
 		fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list media: %w", err)
@@ -118,7 +48,7 @@ func List(ctx context.Context, db Querier, o ListOptions) ([]*Media, int64, erro
 	defer rows.Close()
 	var out []*Media
 	for rows.Next() {
-		m, err := scanMedia(rows)
+		m, err := core.ScanMedia(rows)
 		if err != nil {
 			return nil, 0, fmt.Errorf("list media: %w", err)
 		}
@@ -179,60 +109,35 @@ func (e *InUseError) Error() string {
 	return "this image is still used by: " + strings.Join(labels, "; ")
 }
 
-// newKey makes an object key: media/<yyyy>/<26 random characters>.<ext>.
-func newKey(now time.Time, ext string) string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("media/%04d/%s.%s", now.UTC().Year(),
-		strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), ext)
-}
-
 // Upload checks an uploaded file, stores it in the shop's bucket and
 // records it with a thumbnails job and an audit entry, all or nothing: a
 // file that fails a check leaves no row and no object. The worker is told.
 func (s *Service) Upload(ctx context.Context, t *tenant.Tenant, name string, data []byte, audit staff.Entry) (*Media, error) {
-	c, err := Check(name, data)
+	c, err := core.Check(name, data)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := s.objects.client(t.Entry.Bucket)
+	b, err := s.bucket(t.Entry.Bucket)
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	sum := sha256.Sum256(data)
-	key := newKey(time.Now(), c.Ext)
-	_, err = cl.PutObject(ctx, t.Entry.Bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{
-		ContentType: c.ContentType, SendContentMd5: false, DisableMultipart: true,
-	})
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("store %s in bucket %s: %w", key, t.Entry.Bucket, err))
+	var createdBy *int64
+	if audit.StaffID != 0 {
+		createdBy = &audit.StaffID
 	}
-	var m *Media
-	err = database.Transact(ctx, t.Pool, func(tx pgx.Tx) error {
-		var createdBy *int64
-		if audit.StaffID != 0 {
-			createdBy = &audit.StaffID
-		}
-		var err error
-		m, err = scanMedia(tx.QueryRow(ctx, `INSERT INTO media (object_key, original_name, content_type, size_bytes, width, height, sha256, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+mediaColumns,
-			key, c.Name, c.ContentType, len(data), c.Width, c.Height, sum[:], createdBy))
-		if err != nil {
-			return fmt.Errorf("record media: %w", err)
-		}
+	m, err := core.Store(ctx, t.Pool, b, core.Original{Checked: c, Data: data, CreatedBy: createdBy}, func(tx pgx.Tx, m *Media) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO media_jobs (kind, media_id) VALUES ('thumbnails', $1)`, m.ID); err != nil {
 			return fmt.Errorf("queue thumbnails: %w", err)
 		}
 		audit.Action, audit.TargetType, audit.TargetID = "media.uploaded", "media", fmt.Sprint(m.ID)
 		audit.After = map[string]any{"name": c.Name, "content_type": c.ContentType, "size": len(data),
-			"width": c.Width, "height": c.Height, "object_key": key}
+			"width": c.Width, "height": c.Height, "object_key": m.ObjectKey}
 		return staff.Audit(ctx, tx, audit)
 	})
+	if errors.Is(err, core.ErrUnavailable) {
+		return nil, unavailable(err)
+	}
 	if err != nil {
-		// Nothing recorded: take the object back out.
-		if rerr := cl.RemoveObject(context.WithoutCancel(ctx), t.Entry.Bucket, key, minio.RemoveObjectOptions{}); rerr != nil {
-			s.log.Warn("media: remove the object of a failed upload", "bucket", t.Entry.Bucket, "key", key, "err", rerr)
-		}
 		return nil, err
 	}
 	s.Worker.Enqueue(t)
@@ -256,7 +161,7 @@ func (d *Details) Validate() map[string]string {
 	errs := map[string]string{}
 	d.Name = strings.TrimSpace(d.Name)
 	d.AltText = strings.TrimSpace(d.AltText)
-	if n, err := CleanName(d.Name); err != nil || n != d.Name {
+	if n, err := core.CleanName(d.Name); err != nil || n != d.Name {
 		errs["name"] = "Use a plain name: no slashes, no control characters, at most 200 characters."
 	}
 	if d.Name == "" {
@@ -271,7 +176,7 @@ func (d *Details) Validate() map[string]string {
 // UpdateDetails changes an image's name and alternative text.
 func UpdateDetails(ctx context.Context, db database.Beginner, id int64, d Details, audit staff.Entry) error {
 	return database.Transact(ctx, db, func(tx pgx.Tx) error {
-		m, err := scanMedia(tx.QueryRow(ctx, `SELECT `+mediaColumns+` FROM media WHERE id = $1 FOR UPDATE`, id))
+		m, err := core.ScanMedia(tx.QueryRow(ctx, `SELECT `+core.Columns+` FROM media WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
 			return err
 		}
@@ -293,7 +198,7 @@ func UpdateDetails(ctx context.Context, db database.Beginner, id int64, d Detail
 // sizes) are removed by the worker through a durable purge job.
 func (s *Service) Delete(ctx context.Context, t *tenant.Tenant, id int64, audit staff.Entry) error {
 	err := database.Transact(ctx, t.Pool, func(tx pgx.Tx) error {
-		m, err := scanMedia(tx.QueryRow(ctx, `SELECT `+mediaColumns+` FROM media WHERE id = $1 FOR UPDATE`, id))
+		m, err := core.ScanMedia(tx.QueryRow(ctx, `SELECT `+core.Columns+` FROM media WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	core "github.com/storefleet/storefleet/internal/media"
 	"github.com/storefleet/storefleet/tenantapp/internal/routing"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
@@ -178,8 +179,9 @@ type job struct {
 	Attempts int
 }
 
-// errPermanent marks failures that retrying cannot fix.
-var errPermanent = errors.New("permanent")
+// errPermanent marks failures that retrying cannot fix: the core's, which
+// MakeThumbnails returns for an image it cannot decode.
+var errPermanent = core.ErrPermanent
 
 // drain runs a vendor's due jobs until none is left, then arranges to
 // come back for jobs that are due later.
@@ -288,7 +290,7 @@ func finish(ctx context.Context, pool *pgxpool.Pool, j *job, jobErr error) error
 			return err
 		}
 		if j.MediaID != nil {
-			if _, err := tx.Exec(ctx, `UPDATE media SET thumbs_state = 'failed' WHERE id = $1`, *j.MediaID); err != nil {
+			if err := core.MarkThumbsFailed(ctx, tx, *j.MediaID); err != nil {
 				return err
 			}
 		}
@@ -304,14 +306,18 @@ func finish(ctx context.Context, pool *pgxpool.Pool, j *job, jobErr error) error
 func (w *Worker) do(ctx context.Context, pool *pgxpool.Pool, e *routing.Entry, j *job) error {
 	ctx, cancel := context.WithTimeout(ctx, jobLock-30*time.Second)
 	defer cancel()
+	b, err := w.svc.bucket(e.Bucket)
+	if err != nil {
+		return err
+	}
 	switch j.Kind {
 	case "thumbnails":
 		if j.MediaID == nil {
 			return fmt.Errorf("%w: thumbnails job without media", errPermanent)
 		}
-		return w.svc.makeThumbnails(ctx, pool, e.Bucket, *j.MediaID)
+		return core.MakeThumbnails(ctx, pool, b, *j.MediaID)
 	case "purge":
-		return w.svc.purge(ctx, e.Bucket, j.Keys)
+		return core.Purge(ctx, b, j.Keys)
 	}
 	return fmt.Errorf("%w: unknown job kind %q", errPermanent, j.Kind)
 }

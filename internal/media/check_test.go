@@ -164,3 +164,36 @@ func TestFit(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckFetched(t *testing.T) {
+	var jpg bytes.Buffer
+	_ = jpeg.Encode(&jpg, image.NewGray(image.Rect(0, 0, 4, 4)), nil)
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string // the name kept, or "" if refused
+	}{
+		{"shoe.jpg", jpg.Bytes(), "shoe.jpg"},
+		{"shoe.JPEG", jpg.Bytes(), "shoe.JPEG"},
+		{"shoe.jpg", pngOf(t, 2, 2), "shoe.png"}, // the server sent another type
+		{"image.php", pngOf(t, 2, 2), "image.png"},
+		{"shoe", pngOf(t, 2, 2), "shoe"},
+		{strings.Repeat("a", 197) + ".js", pngOf(t, 2, 2), strings.Repeat("a", 196) + ".png"},
+		{"logo.svg", pngOf(t, 2, 2), ""},
+		{"logo.png", []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), ""},
+		{"page.jpg", []byte("<!doctype html><p>hi"), ""},
+		{"bomb.png", pngHeader(50000, 50000), ""},
+	} {
+		got, err := CheckFetched(c.name, c.data)
+		switch {
+		case c.want == "" && err == nil:
+			t.Errorf("%s: accepted as %+v", c.name, got)
+		case c.want != "" && (err != nil || got.Name != c.want):
+			t.Errorf("%s: %+v %v, want %q", c.name, got, err, c.want)
+		}
+	}
+	// An upload is still refused for a name that does not fit.
+	if _, err := Check("shoe.jpg", pngOf(t, 2, 2)); err == nil {
+		t.Error("Check accepted a PNG named .jpg")
+	}
+}

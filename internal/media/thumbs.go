@@ -25,11 +25,14 @@ type variant struct {
 	data          []byte
 }
 
-// makeThumbnails makes every size of an image and records them. Sizes are
-// re-encoded from the decoded pixels, so they carry none of the
-// original's metadata (camera, location). JPEG originals give JPEG sizes;
-// the others PNG (keeping transparency; a GIF's first frame).
-func (s *Service) makeThumbnails(ctx context.Context, pool *pgxpool.Pool, bucket string, id int64) error {
+// MakeThumbnails makes every size of an image and records them, and marks
+// the image's thumbnails ready. Sizes are re-encoded from the decoded
+// pixels, so they carry none of the original's metadata (camera,
+// location). JPEG originals give JPEG sizes; the others PNG (keeping
+// transparency; a GIF's first frame). Running it again replaces the sizes;
+// an image deleted meanwhile is left alone. An image that cannot be
+// decoded is ErrPermanent.
+func MakeThumbnails(ctx context.Context, pool *pgxpool.Pool, b Bucket, id int64) error {
 	m, err := Get(ctx, pool, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil // deleted since: nothing to do
@@ -37,11 +40,7 @@ func (s *Service) makeThumbnails(ctx context.Context, pool *pgxpool.Pool, bucket
 	if err != nil {
 		return err
 	}
-	cl, err := s.objects.client(bucket)
-	if err != nil {
-		return err
-	}
-	obj, err := cl.GetObject(ctx, bucket, m.ObjectKey, minio.GetObjectOptions{})
+	obj, err := b.Client.GetObject(ctx, b.Name, m.ObjectKey, minio.GetObjectOptions{})
 	if err != nil {
 		return fmt.Errorf("read %s: %w", m.ObjectKey, err)
 	}
@@ -53,14 +52,14 @@ func (s *Service) makeThumbnails(ctx context.Context, pool *pgxpool.Pool, bucket
 	// The pixel limit again, before decoding: the object is what counts.
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("%w: read the image header: %v", errPermanent, err)
+		return fmt.Errorf("%w: read the image header: %v", ErrPermanent, err)
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return fmt.Errorf("%w: %d × %d pixels is over the limit", errPermanent, cfg.Width, cfg.Height)
+		return fmt.Errorf("%w: %d × %d pixels is over the limit", ErrPermanent, cfg.Width, cfg.Height)
 	}
 	src, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("%w: decode the image: %v", errPermanent, err)
+		return fmt.Errorf("%w: decode the image: %v", ErrPermanent, err)
 	}
 	base := strings.TrimSuffix(m.ObjectKey, m.ObjectKey[strings.LastIndexByte(m.ObjectKey, '.'):])
 	var made []variant
@@ -91,7 +90,7 @@ func (s *Service) makeThumbnails(ctx context.Context, pool *pgxpool.Pool, bucket
 		made = append(made, v)
 	}
 	for _, v := range made {
-		_, err := cl.PutObject(ctx, bucket, v.key, bytes.NewReader(v.data), int64(len(v.data)),
+		_, err := b.Client.PutObject(ctx, b.Name, v.key, bytes.NewReader(v.data), int64(len(v.data)),
 			minio.PutObjectOptions{ContentType: v.ctype, DisableMultipart: true})
 		if err != nil {
 			return fmt.Errorf("store %s: %w", v.key, err)
@@ -134,7 +133,7 @@ func (s *Service) makeThumbnails(ctx context.Context, pool *pgxpool.Pool, bucket
 		for i, v := range made {
 			keys[i] = v.key
 		}
-		return s.purge(ctx, bucket, keys)
+		return Purge(ctx, b, keys)
 	}
 	return nil
 }
@@ -161,23 +160,26 @@ func fit(img image.Image, size int) image.Image {
 	return dst
 }
 
-// purge removes objects from a bucket; objects already gone are fine.
-func (s *Service) purge(ctx context.Context, bucket string, keys []string) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	cl, err := s.objects.client(bucket)
-	if err != nil {
-		return err
-	}
+// Purge removes objects from a bucket (a deleted image's original and
+// sizes); objects already gone are fine.
+func Purge(ctx context.Context, b Bucket, keys []string) error {
 	for _, k := range keys {
-		if err := cl.RemoveObject(ctx, bucket, k, minio.RemoveObjectOptions{}); err != nil {
+		if err := b.Client.RemoveObject(ctx, b.Name, k, minio.RemoveObjectOptions{}); err != nil {
 			var resp minio.ErrorResponse
 			if errors.As(err, &resp) && resp.Code == "NoSuchKey" {
 				continue
 			}
 			return fmt.Errorf("remove %s: %w", k, err)
 		}
+	}
+	return nil
+}
+
+// MarkThumbsFailed records that an image's sizes cannot be made (the
+// original is served in their place).
+func MarkThumbsFailed(ctx context.Context, db Execer, id int64) error {
+	if _, err := db.Exec(ctx, `UPDATE media SET thumbs_state = 'failed' WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("mark the sizes of media %d failed: %w", id, err)
 	}
 	return nil
 }

@@ -75,7 +75,11 @@ func fileError(status int, format string, args ...any) error {
 // SVG is refused outright (it can carry scripts); the pixel count is
 // checked from the header before any decoding. Errors are *web.Error
 // with Field "file" and a message for people.
-func Check(name string, data []byte) (*Checked, error) {
+func Check(name string, data []byte) (*Checked, error) { return check(name, data, false) }
+
+// check is Check; with rename, a name whose extension does not fit the
+// content gets the content's.
+func check(name string, data []byte, rename bool) (*Checked, error) {
 	display, err := CleanName(name)
 	if err != nil {
 		return nil, err
@@ -113,8 +117,11 @@ func Check(name string, data []byte) (*Checked, error) {
 		return nil, fileError(http.StatusUnsupportedMediaType, "The %s image %q cannot be read: it may be damaged or cut short.", f.label, display)
 	}
 	if knownExts[ext] && !contains(f.exts, ext) {
-		return nil, fileError(http.StatusUnsupportedMediaType,
-			"The file %q is named %s but its content is a %s image. Rename it to .%s and upload it again.", display, ext, f.label, f.ext)
+		if !rename {
+			return nil, fileError(http.StatusUnsupportedMediaType,
+				"The file %q is named %s but its content is a %s image. Rename it to .%s and upload it again.", display, ext, f.label, f.ext)
+		}
+		display, _ = CleanName(strings.TrimSuffix(display, path.Ext(display)) + "." + f.ext) // at most 200 characters again
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fileError(http.StatusUnprocessableEntity, "The image %q has no pixels.", display)
@@ -131,10 +138,29 @@ func Check(name string, data []byte) (*Checked, error) {
 	return c, nil
 }
 
+// CheckFetched is Check for an image fetched from a link and named after
+// the link's last path element: the content is held to every rule of an
+// upload, but a name whose extension says another type is given the
+// content's extension rather than refused, since servers often send
+// another type than the link names (WebP for photo.jpg, a PNG from
+// image.php) and nobody can rename the file first.
+func CheckFetched(name string, data []byte) (*Checked, error) { return check(name, data, true) }
+
 // looksLikeSVG reports whether the start of data is SVG or other XML.
 func looksLikeSVG(data []byte) bool {
 	head := data[:min(len(data), 1024)]
 	return bytes.Contains(bytes.ToLower(head), []byte("<svg")) || strings.HasPrefix(http.DetectContentType(data), "text/xml")
+}
+
+// AllowedType reports whether ct is the content type of an accepted
+// image: the only types stored, and so the only types served.
+func AllowedType(ct string) bool {
+	for _, f := range formats {
+		if f.contentType == ct {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {
