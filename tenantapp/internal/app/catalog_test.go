@@ -934,14 +934,30 @@ func TestVendorAPIMatchesOpenAPI(t *testing.T) {
 	_, out := full.call("POST", "/products", map[string]any{"sku": "DOC-1", "title": "Doc", "price_minor": 100, "currency": "EUR"})
 	id := fmt.Sprint(out["id"])
 	mediaID := fmt.Sprint(apiUploaded(full, "doc.png", testPNG(t, 8, 8)))
+	// A marketplace import, staged item and publish of the shop, for the
+	// paths that name one.
+	ids := map[string]string{"/media/": mediaID}
+	for prefix, sql := range map[string]string{
+		"/imports/":   `INSERT INTO imports (source, source_url, state) VALUES ('url', 'https://feeds.example/f.tsv', 'finished') RETURNING id`,
+		"/staging/":   `INSERT INTO marketplace_products (external_id, title, content_hash) VALUES ('DOC-1', 'Doc', sha256('doc')) RETURNING id`,
+		"/publishes/": `INSERT INTO publishes (state, finished_at) VALUES ('finished', now()) RETURNING id`,
+	} {
+		var n int64
+		if err := s.e.VendorPool(t, v).QueryRow(context.Background(), sql).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		ids[prefix] = fmt.Sprint(n)
+	}
 	for op, perm := range documented {
 		if !served[op] {
 			t.Errorf("%s is in the OpenAPI document but not served", op)
 			continue
 		}
 		method, path, _ := strings.Cut(op, " ")
-		if strings.HasPrefix(path, "/media/") {
-			path = strings.ReplaceAll(path, "{id}", mediaID)
+		for prefix, n := range ids {
+			if strings.HasPrefix(path, prefix) {
+				path = strings.ReplaceAll(path, "{id}", n)
+			}
 		}
 		path = strings.ReplaceAll(path, "{id}", id)
 		if perm == "" {

@@ -44,7 +44,7 @@ const openAPIDocument = `{
   "info": {
     "title": "Storefleet vendor API",
     "version": "1.0.0",
-    "description": "A shop's products and their images, stock, media library and settings, for programs acting for a member of the shop's staff. Authenticate with a staff API token made in the back office under API tokens: Authorization: Bearer sfstaff_.... A token acts with its member's permissions at the time of each request and works on its own shop only. Prices are integers in the currency's minor unit (cents for EUR); there are no floating-point amounts. Errors are {\"error\": {\"status\", \"message\", \"field\", \"request_id\"}}, with \"fields\" for every invalid property on 422."
+    "description": "A shop's products and their images, stock, media library and settings, and marketplace imports, staging and publishes, for programs acting for a member of the shop's staff. Authenticate with a staff API token made in the back office under API tokens: Authorization: Bearer sfstaff_.... A token acts with its member's permissions at the time of each request and works on its own shop only. Prices are integers in the currency's minor unit (cents for EUR); there are no floating-point amounts. Errors are {\"error\": {\"status\", \"message\", \"field\", \"request_id\"}}, with \"fields\" for every invalid property on 422."
   },
   "servers": [{"url": "/api/v1/vendor"}],
   "security": [{"staffToken": []}],
@@ -304,6 +304,232 @@ const openAPIDocument = `{
         }
       }
     },
+    "/imports": {
+      "get": {
+        "operationId": "listImports",
+        "summary": "List marketplace imports, newest first",
+        "x-permission": "catalog.read",
+        "parameters": [
+          {"name": "before", "in": "query", "description": "Imports older than this import id (next_before of the previous page).", "schema": {"type": "integer", "minimum": 1}},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}}
+        ],
+        "responses": {
+          "200": {"description": "A page of imports", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportPage"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      },
+      "post": {
+        "operationId": "createImport",
+        "summary": "Import a product feed into staging",
+        "description": "Upload a feed file (multipart/form-data, field file, at most 512 MiB) or give a link to one (JSON {url}); language is the feed's language, empty for the shop's own (a feed in another language adds translations of the same items). The import is queued and runs in the background (202): follow it at the Location. A file that is not a feed fails the import with one error; bad rows are rejected one by one (GET /imports/{id}/rejections). Errors name the field file, url or language.",
+        "x-permission": "catalog.write",
+        "requestBody": {"required": true, "content": {
+          "multipart/form-data": {"schema": {"$ref": "#/components/schemas/ImportUpload"}},
+          "application/json": {"schema": {"$ref": "#/components/schemas/ImportFromURL"}}
+        }},
+        "responses": {
+          "202": {"description": "Queued", "headers": {"Location": {"schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Import"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "413": {"description": "The feed is larger than 512 MiB: give a link to it instead", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "415": {"description": "The body is neither multipart/form-data nor JSON", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "503": {"$ref": "#/components/responses/Unavailable"}
+        }
+      }
+    },
+    "/imports/{id}": {
+      "parameters": [{"$ref": "#/components/parameters/ImportID"}],
+      "get": {
+        "operationId": "getImport",
+        "summary": "An import's state and counters",
+        "x-permission": "catalog.read",
+        "responses": {
+          "200": {"description": "The import", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Import"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/imports/{id}/rejections": {
+      "parameters": [{"$ref": "#/components/parameters/ImportID"}],
+      "get": {
+        "operationId": "listImportRejections",
+        "summary": "The rows of an import that were not imported, with why, in line order",
+        "x-permission": "catalog.read",
+        "parameters": [
+          {"name": "after", "in": "query", "description": "Rows after this line of the file (next_after of the previous page).", "schema": {"type": "integer", "minimum": 0}},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+        ],
+        "responses": {
+          "200": {"description": "A page of rejected rows", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RejectionPage"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
+    "/imports/{id}/cancel": {
+      "parameters": [{"$ref": "#/components/parameters/ImportID"}],
+      "post": {
+        "operationId": "cancelImport",
+        "summary": "Stop an import",
+        "description": "A queued import is cancelled at once; a running one stops after the batch it is loading (rows loaded before stay in staging). An import that has ended is a 409.",
+        "x-permission": "catalog.write",
+        "responses": {
+          "200": {"description": "The import", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Import"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "409": {"$ref": "#/components/responses/Conflict"}
+        }
+      }
+    },
+    "/staging": {
+      "get": {
+        "operationId": "listStaged",
+        "summary": "Staged items, filtered, sorted and paged",
+        "description": "The items of the shop's feeds, waiting to be published. total counts every match, up to 100,000 (total_capped says there are more).",
+        "x-permission": "catalog.read",
+        "parameters": [
+          {"name": "q", "in": "query", "description": "Text in the title, id or brand, or a GTIN.", "schema": {"type": "string", "maxLength": 200}},
+          {"name": "brand", "in": "query", "description": "The brand, in any case.", "schema": {"type": "string", "maxLength": 150}},
+          {"name": "gtin", "in": "query", "schema": {"type": "string", "pattern": "^([0-9]{8}|[0-9]{12,14})$"}},
+          {"name": "availability", "in": "query", "schema": {"$ref": "#/components/schemas/Availability"}},
+          {"name": "min_price_minor", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+          {"name": "max_price_minor", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+          {"name": "changed", "in": "query", "description": "Only published items that a later import changed (publishing them again brings the change to the catalog).", "schema": {"type": "boolean"}},
+          {"name": "unpublished", "in": "query", "description": "Only items in no catalog product.", "schema": {"type": "boolean"}},
+          {"name": "sort", "in": "query", "schema": {"type": "string", "default": "changed",
+            "enum": ["changed", "-changed", "title", "-title", "id", "-id", "brand", "-brand", "price", "-price"]}},
+          {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1}},
+          {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}
+        ],
+        "responses": {
+          "200": {"description": "A page of staged items", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StagedPage"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
+    "/staging/{id}": {
+      "parameters": [{"$ref": "#/components/parameters/StagedID"}],
+      "get": {
+        "operationId": "getStaged",
+        "summary": "A staged item in full",
+        "x-permission": "catalog.read",
+        "responses": {
+          "200": {"description": "The item", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StagedItem"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/publishes/preview": {
+      "post": {
+        "operationId": "previewPublish",
+        "summary": "What publishing staged items would do, without writing anything",
+        "description": "The same plan a publish makes: how many products would be created, updated, left as they are and skipped (with the reasons), and for the first 100 products that would be updated every changed field before and after. Field errors name ids (or filter) for the selection, filter.<name> and options.<name>.",
+        "x-permission": "catalog.write",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PublishRequest"}}}},
+        "responses": {
+          "200": {"description": "The preview", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PublishPreview"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
+    "/publishes": {
+      "get": {
+        "operationId": "listPublishes",
+        "summary": "List publishes, newest first",
+        "x-permission": "catalog.read",
+        "parameters": [
+          {"name": "before", "in": "query", "description": "Publishes older than this publish id (next_before of the previous page).", "schema": {"type": "integer", "minimum": 1}},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}}
+        ],
+        "responses": {
+          "200": {"description": "A page of publishes", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PublishPage"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      },
+      "post": {
+        "operationId": "createPublish",
+        "summary": "Publish staged items into the catalog",
+        "description": "The items chosen (by id, or all that the filter matches now) are frozen into a queued publish that runs in the background (202): follow it at the Location. Each item goes to the product it was published as before, else the product whose SKU is its id, else the only product with its GTIN, else a new product (in options.new_state). Items that cannot be published (no title or price, an id that cannot be a SKU, a SKU or GTIN taken by another item's product) are skipped with a note. Errors as for the preview.",
+        "x-permission": "catalog.write",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PublishRequest"}}}},
+        "responses": {
+          "202": {"description": "Queued", "headers": {"Location": {"schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Publish"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
+    "/publishes/{id}": {
+      "parameters": [{"$ref": "#/components/parameters/PublishID"}],
+      "get": {
+        "operationId": "getPublish",
+        "summary": "A publish's state and counts",
+        "x-permission": "catalog.read",
+        "responses": {
+          "200": {"description": "The publish", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Publish"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/publishes/{id}/items": {
+      "parameters": [{"$ref": "#/components/parameters/PublishID"}],
+      "get": {
+        "operationId": "listPublishItems",
+        "summary": "A publish's items and what became of each, in staged id order",
+        "x-permission": "catalog.read",
+        "parameters": [
+          {"name": "outcome", "in": "query", "schema": {"type": "string", "enum": ["created", "updated", "unchanged", "skipped"]}},
+          {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1}}
+        ],
+        "responses": {
+          "200": {"description": "A page of items (100 each)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PublishItemPage"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
+    "/publishes/{id}/undo": {
+      "parameters": [{"$ref": "#/components/parameters/PublishID"}],
+      "post": {
+        "operationId": "undoPublish",
+        "summary": "Undo a finished publish",
+        "description": "In one transaction: products the publish created are deleted (archived instead if they have a history of their own since), products it updated get their values from before (unless changed after the publish: those are left as they are and listed), its stock adjustments are reversed (unless stock reserved since forbids it), and the staged items get their earlier link back. A later publish, not undone, that changed some of the same products is a 409 with later_publishes: undo those first, newest first. A publish still running or undone already is a 409 too.",
+        "x-permission": "catalog.write",
+        "responses": {
+          "200": {"description": "What the undo did", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UndoResponse"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "409": {"description": "Later publishes changed the same products, or the publish cannot be undone now", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UndoConflictError"}}}}
+        }
+      }
+    },
     "/openapi.json": {
       "get": {
         "operationId": "getOpenAPI",
@@ -320,14 +546,17 @@ const openAPIDocument = `{
     },
     "parameters": {
       "ProductID": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}},
-      "MediaID": {"name": "id", "in": "path", "required": true, "description": "The id of an image of the media library.", "schema": {"type": "integer", "minimum": 1}}
+      "MediaID": {"name": "id", "in": "path", "required": true, "description": "The id of an image of the media library.", "schema": {"type": "integer", "minimum": 1}},
+      "ImportID": {"name": "id", "in": "path", "required": true, "description": "The id of a marketplace import.", "schema": {"type": "integer", "minimum": 1}},
+      "StagedID": {"name": "id", "in": "path", "required": true, "description": "The id of a staged item (not its feed id).", "schema": {"type": "integer", "minimum": 1}},
+      "PublishID": {"name": "id", "in": "path", "required": true, "description": "The id of a publish.", "schema": {"type": "integer", "minimum": 1}}
     },
     "responses": {
       "BadRequest": {"description": "The body is not JSON for this endpoint", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Unauthorized": {"description": "No valid API token of this shop", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Forbidden": {"description": "The token's member lacks the permission", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "NotFound": {"description": "No such product or image", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "Conflict": {"description": "The change conflicts with the product's current state", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "NotFound": {"description": "No such product, image, import, staged item or publish in this shop", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Conflict": {"description": "The change conflicts with the current state (of the product, the import)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Invalid": {"description": "Invalid properties or parameters", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "TooLarge": {"description": "The file is larger than 10 MiB", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "UnsupportedFile": {"description": "The file is not a JPEG, PNG, GIF or WebP image (or is SVG, or damaged)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -609,6 +838,315 @@ const openAPIDocument = `{
           "imprint": {"type": ["string", "null"], "maxLength": 20000},
           "terms": {"type": ["string", "null"], "maxLength": 50000},
           "privacy": {"type": ["string", "null"], "maxLength": 50000}
+        }
+      },
+      "Import": {
+        "type": "object",
+        "required": ["id", "source", "size_bytes", "state", "cancel_requested", "rows_read", "rows_imported", "rows_rejected", "rows_new", "rows_changed", "attempts", "created_at"],
+        "properties": {
+          "id": {"type": "integer"},
+          "source": {"type": "string", "enum": ["upload", "url"]},
+          "file_name": {"type": "string", "description": "The uploaded file's name (or the link's last part), for people only."},
+          "source_url": {"type": "string"},
+          "size_bytes": {"type": "integer", "description": "The uploaded file's size; 0 for a link until it is fetched."},
+          "language": {"type": "string", "description": "The feed's language; absent for the shop's own."},
+          "state": {"type": "string", "enum": ["queued", "running", "finished", "failed", "cancelled"]},
+          "cancel_requested": {"type": "boolean"},
+          "rows_read": {"type": "integer"},
+          "rows_imported": {"type": "integer"},
+          "rows_rejected": {"type": "integer"},
+          "rows_new": {"type": "integer", "description": "Of rows_imported: items new to staging."},
+          "rows_changed": {"type": "integer", "description": "Of rows_imported: items whose content changed."},
+          "error": {"type": "string", "description": "Why a failed import failed."},
+          "attempts": {"type": "integer"},
+          "created_by": {"type": "integer", "description": "The staff member who asked for it."},
+          "created_by_email": {"type": "string"},
+          "created_at": {"type": "string", "format": "date-time"},
+          "started_at": {"type": "string", "format": "date-time"},
+          "finished_at": {"type": "string", "format": "date-time"}
+        }
+      },
+      "ImportPage": {
+        "type": "object",
+        "required": ["imports", "next_before"],
+        "properties": {
+          "imports": {"type": "array", "items": {"$ref": "#/components/schemas/Import"}},
+          "next_before": {"type": ["integer", "null"]}
+        }
+      },
+      "ImportUpload": {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+          "file": {"type": "string", "contentMediaType": "application/octet-stream", "description": "The feed: tab- or comma-separated, column names on the first line. Its name is kept for people only."},
+          "language": {"$ref": "#/components/schemas/FeedLanguage"}
+        }
+      },
+      "ImportFromURL": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["url"],
+        "properties": {
+          "url": {"type": "string", "format": "uri", "maxLength": 2000, "description": "An http or https link, fetched once into the shop's storage; never a private or loopback address."},
+          "language": {"$ref": "#/components/schemas/FeedLanguage"}
+        }
+      },
+      "FeedLanguage": {"type": "string", "enum": ["", "en", "fr", "de", "lb", "nl", "it", "es", "pt"], "description": "Empty for the shop's own language; another language adds the feed's titles and descriptions as translations."},
+      "Rejection": {
+        "type": "object",
+        "required": ["line", "reason"],
+        "properties": {
+          "line": {"type": "integer", "description": "The line of the file, from 1 (the header)."},
+          "item_id": {"type": "string"},
+          "reason": {"type": "string"}
+        }
+      },
+      "RejectionPage": {
+        "type": "object",
+        "required": ["rejections", "next_after"],
+        "properties": {
+          "rejections": {"type": "array", "items": {"$ref": "#/components/schemas/Rejection"}},
+          "next_after": {"type": ["integer", "null"]}
+        }
+      },
+      "Availability": {"type": "string", "enum": ["in_stock", "out_of_stock", "preorder", "backorder"]},
+      "StagedItemSummary": {
+        "type": "object",
+        "required": ["id", "external_id", "title", "price_minor", "changed_at", "changed_since_publish"],
+        "properties": {
+          "id": {"type": "integer", "description": "The staged item's id in this shop."},
+          "external_id": {"type": "string", "description": "The feed's id: the SKU of the product it becomes."},
+          "title": {"type": "string"},
+          "brand": {"type": "string"},
+          "gtin": {"type": "string"},
+          "availability": {"$ref": "#/components/schemas/Availability"},
+          "price_minor": {"type": ["integer", "null"], "minimum": 0},
+          "sale_price_minor": {"type": "integer", "minimum": 0},
+          "currency": {"$ref": "#/components/schemas/Currency"},
+          "image_link": {"type": "string"},
+          "changed_at": {"type": "string", "format": "date-time"},
+          "product_id": {"type": "integer", "description": "The catalog product it is published as."},
+          "product_sku": {"type": "string"},
+          "published_at": {"type": "string", "format": "date-time"},
+          "changed_since_publish": {"type": "boolean", "description": "Published, and an import changed the item since."}
+        }
+      },
+      "StagedItem": {
+        "allOf": [{"$ref": "#/components/schemas/StagedItemSummary"}],
+        "type": "object",
+        "required": ["description", "additional_image_links", "attributes", "translations", "first_seen_at"],
+        "properties": {
+          "description": {"type": "string"},
+          "link": {"type": "string"},
+          "additional_image_links": {"type": "array", "items": {"type": "string"}},
+          "mpn": {"type": "string"},
+          "condition": {"type": "string"},
+          "google_product_category": {"type": "string"},
+          "product_type": {"type": "string"},
+          "item_group_id": {"type": "string"},
+          "color": {"type": "string"},
+          "size": {"type": "string"},
+          "attributes": {"type": "object", "additionalProperties": {"type": "string"}, "description": "The feed's other columns, by header."},
+          "translations": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}, "description": "By language: title and description."},
+          "last_import_id": {"type": "integer", "description": "The import that made or last changed it."},
+          "first_seen_at": {"type": "string", "format": "date-time"}
+        }
+      },
+      "StagedPage": {
+        "type": "object",
+        "required": ["items", "page", "page_size", "next_page", "total", "total_capped"],
+        "properties": {
+          "items": {"type": "array", "items": {"$ref": "#/components/schemas/StagedItemSummary"}},
+          "page": {"type": "integer"},
+          "page_size": {"type": "integer"},
+          "next_page": {"type": ["integer", "null"]},
+          "total": {"type": "integer", "maximum": 100000},
+          "total_capped": {"type": "boolean", "description": "More than 100,000 items match."}
+        }
+      },
+      "StagedFilter": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "As the parameters of GET /staging.",
+        "properties": {
+          "q": {"type": "string", "maxLength": 200},
+          "brand": {"type": "string", "maxLength": 150},
+          "gtin": {"type": "string"},
+          "availability": {"$ref": "#/components/schemas/Availability"},
+          "min_price_minor": {"type": "integer", "minimum": 0},
+          "max_price_minor": {"type": "integer", "minimum": 0},
+          "changed": {"type": "boolean"},
+          "unpublished": {"type": "boolean"}
+        }
+      },
+      "PublishOptions": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "stock_from_availability": {"type": "boolean", "default": false, "description": "Set stock on hand from each item's availability: in stock gets stock_quantity, out of stock what is reserved (none left to sell); preorder, backorder and none leave stock alone. Never below what is reserved."},
+          "stock_quantity": {"type": "integer", "minimum": 0, "maximum": 1000000},
+          "new_state": {"type": "string", "enum": ["draft", "active"], "default": "draft", "description": "The state of products the publish creates; existing products keep theirs."}
+        }
+      },
+      "PublishRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Either ids (at most 10,000) or filter (every item it matches).",
+        "properties": {
+          "ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 10000, "description": "Ids of staged items."},
+          "filter": {"$ref": "#/components/schemas/StagedFilter"},
+          "options": {"$ref": "#/components/schemas/PublishOptions"}
+        }
+      },
+      "ProductValues": {
+        "type": "object",
+        "required": ["title", "description", "price_minor", "sale_price_minor", "currency", "gtin", "brand", "state", "stock_on_hand"],
+        "properties": {
+          "title": {"type": "string"},
+          "description": {"type": "string"},
+          "price_minor": {"type": "integer"},
+          "sale_price_minor": {"type": ["integer", "null"]},
+          "currency": {"$ref": "#/components/schemas/Currency"},
+          "gtin": {"type": "string"},
+          "brand": {"type": "string"},
+          "state": {"$ref": "#/components/schemas/State"},
+          "stock_on_hand": {"type": "integer"},
+          "updated_at": {"type": "string", "format": "date-time"},
+          "updated_by": {"type": ["integer", "null"]}
+        }
+      },
+      "ItemChange": {
+        "type": "object",
+        "required": ["staged_id", "external_id", "product_id", "sku", "matched_by", "note", "fields", "before", "after"],
+        "properties": {
+          "staged_id": {"type": "integer"},
+          "external_id": {"type": "string"},
+          "product_id": {"type": "integer"},
+          "sku": {"type": "string"},
+          "matched_by": {"type": "string", "enum": ["published", "sku", "gtin"]},
+          "note": {"type": "string"},
+          "fields": {"type": "array", "items": {"type": "string", "enum": ["title", "description", "price", "sale_price", "currency", "gtin", "brand", "stock"]}},
+          "before": {"$ref": "#/components/schemas/ProductValues"},
+          "after": {"$ref": "#/components/schemas/ProductValues"}
+        }
+      },
+      "PublishPreview": {
+        "type": "object",
+        "required": ["selected", "create", "update", "unchanged", "skip", "skip_reasons", "changes"],
+        "properties": {
+          "selected": {"type": "integer"},
+          "create": {"type": "integer"},
+          "update": {"type": "integer"},
+          "unchanged": {"type": "integer"},
+          "skip": {"type": "integer"},
+          "skip_reasons": {"type": "array", "items": {"type": "object", "required": ["reason", "count"],
+            "properties": {"reason": {"type": "string"}, "count": {"type": "integer"}}}},
+          "changes": {"type": "array", "maxItems": 100, "items": {"$ref": "#/components/schemas/ItemChange"}}
+        }
+      },
+      "Publish": {
+        "type": "object",
+        "required": ["id", "state", "description", "stock_from_availability", "stock_quantity", "new_state", "items_total", "items_done",
+          "created", "updated", "unchanged", "skipped", "attempts", "created_at"],
+        "properties": {
+          "id": {"type": "integer"},
+          "state": {"type": "string", "enum": ["queued", "running", "finished", "failed", "undone"]},
+          "description": {"type": "string", "description": "What was chosen, for people."},
+          "stock_from_availability": {"type": "boolean"},
+          "stock_quantity": {"type": "integer"},
+          "new_state": {"type": "string", "enum": ["draft", "active"]},
+          "items_total": {"type": "integer"},
+          "items_done": {"type": "integer"},
+          "created": {"type": "integer"},
+          "updated": {"type": "integer"},
+          "unchanged": {"type": "integer"},
+          "skipped": {"type": "integer"},
+          "error": {"type": "string", "description": "Why a failed publish stopped; what it wrote so far stays and can be undone."},
+          "attempts": {"type": "integer"},
+          "created_by": {"type": "integer"},
+          "created_by_email": {"type": "string"},
+          "created_at": {"type": "string", "format": "date-time"},
+          "finished_at": {"type": "string", "format": "date-time"},
+          "undone_by": {"type": "integer"},
+          "undone_by_email": {"type": "string"},
+          "undone_at": {"type": "string", "format": "date-time"}
+        }
+      },
+      "PublishPage": {
+        "type": "object",
+        "required": ["publishes", "next_before"],
+        "properties": {
+          "publishes": {"type": "array", "items": {"$ref": "#/components/schemas/Publish"}},
+          "next_before": {"type": ["integer", "null"]}
+        }
+      },
+      "PublishItem": {
+        "type": "object",
+        "required": ["staged_id", "external_id", "title"],
+        "properties": {
+          "staged_id": {"type": "integer"},
+          "external_id": {"type": "string"},
+          "title": {"type": "string", "description": "The staged item's title now."},
+          "outcome": {"type": "string", "enum": ["created", "updated", "unchanged", "skipped"], "description": "Absent while the publish has not reached the item."},
+          "note": {"type": "string", "description": "Why it was skipped, or what else happened."},
+          "product_id": {"type": "integer"},
+          "product_sku": {"type": "string", "description": "Absent if the product has been deleted since."},
+          "before": {"$ref": "#/components/schemas/ProductValues", "description": "The product before the publish updated it."}
+        }
+      },
+      "PublishItemPage": {
+        "type": "object",
+        "required": ["items", "page", "page_size", "next_page"],
+        "properties": {
+          "items": {"type": "array", "items": {"$ref": "#/components/schemas/PublishItem"}},
+          "page": {"type": "integer"},
+          "page_size": {"type": "integer"},
+          "next_page": {"type": ["integer", "null"]}
+        }
+      },
+      "UndoProduct": {
+        "type": "object",
+        "required": ["product_id", "sku"],
+        "properties": {
+          "product_id": {"type": "integer"},
+          "sku": {"type": "string"},
+          "title": {"type": "string"},
+          "reason": {"type": "string"}
+        }
+      },
+      "UndoResult": {
+        "type": "object",
+        "required": ["restored", "deleted", "archived", "skipped", "stock_reversed", "stock_skipped", "staged_restored"],
+        "properties": {
+          "restored": {"type": "array", "items": {"type": "integer"}, "description": "Updated products given their values from before."},
+          "deleted": {"type": "array", "items": {"type": "integer"}, "description": "Products the publish created, deleted."},
+          "archived": {"type": "array", "items": {"$ref": "#/components/schemas/UndoProduct"}, "description": "Created products with a history of their own since, archived instead."},
+          "skipped": {"type": "array", "items": {"$ref": "#/components/schemas/UndoProduct"}, "description": "Products left as they are: changed after the publish, or deleted since."},
+          "stock_reversed": {"type": "integer"},
+          "stock_skipped": {"type": "array", "items": {"$ref": "#/components/schemas/UndoProduct"}, "description": "Stock changes not reversed: stock reserved since forbids it."},
+          "staged_restored": {"type": "integer"}
+        }
+      },
+      "UndoResponse": {
+        "type": "object",
+        "required": ["publish", "result"],
+        "properties": {"publish": {"$ref": "#/components/schemas/Publish"}, "result": {"$ref": "#/components/schemas/UndoResult"}}
+      },
+      "UndoConflictError": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+          "error": {
+            "type": "object",
+            "required": ["status", "message", "request_id"],
+            "properties": {
+              "status": {"type": "integer", "const": 409},
+              "message": {"type": "string"},
+              "later_publishes": {"type": "array", "items": {"type": "integer"}, "description": "The later publishes to undo first, oldest first (undo them newest first)."},
+              "state": {"type": "string", "description": "The publish's state, when it cannot be undone now."},
+              "request_id": {"type": "string"}
+            }
+          }
         }
       },
       "Error": {

@@ -18,10 +18,11 @@ import (
 
 // APIRoutes registers the vendor JSON API under /api/v1/vendor/ on the
 // shop's router: products with their images, stock movements, the media
-// library and the shop's settings, for programs holding a staff API
-// token (Authorization: Bearer sfstaff_...). A token acts with its
-// member's permissions; sessions and cookies play no part, so there is no
-// CSRF to guard against. The OpenAPI document is at openapi.json.
+// library, the shop's settings, and marketplace imports, staging and
+// publishes (apiMarketplaceRoutes), for programs holding a staff API token
+// (Authorization: Bearer sfstaff_...). A token acts with its member's
+// permissions; sessions and cookies play no part, so there is no CSRF to
+// guard against. The OpenAPI document is at openapi.json.
 func (h *Handler) APIRoutes(r *mux.Router) {
 	api := r.PathPrefix("/api/v1/vendor").Subrouter()
 	api.Handle("/openapi.json", h.rs.Wrap(h.apiOpenAPI)).Methods(http.MethodGet)
@@ -46,6 +47,8 @@ func (h *Handler) APIRoutes(r *mux.Router) {
 
 	authed.Handle("/settings", h.can("settings.write", h.apiSettingsGet)).Methods(http.MethodGet)
 	authed.Handle("/settings", h.can("settings.write", h.apiSettingsUpdate)).Methods(http.MethodPatch)
+
+	h.apiMarketplaceRoutes(authed)
 }
 
 type apiTokenKey struct{}

@@ -44,9 +44,11 @@ func (h *Handler) requestWork(ctx context.Context, t *tenant.Tenant, kind string
 }
 
 // isFeedUpload reports whether a request is a feed upload, whose body may
-// be as large as a feed.
+// be as large as a feed: the imports page's form, or the vendor API's
+// POST /api/v1/vendor/imports.
 func isFeedUpload(r *http.Request) bool {
-	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/admin/imports")
+	return r.Method == http.MethodPost &&
+		(strings.HasSuffix(r.URL.Path, "/admin/imports") || strings.HasSuffix(r.URL.Path, "/api/v1/vendor/imports"))
 }
 
 // importRoutes declares the marketplace import pages (issue 6): imports,
@@ -61,6 +63,15 @@ func (h *Handler) importRoutes(in *mux.Router) {
 	mp.Handle("/imports/{id:[0-9]{1,18}}/progress", h.can("catalog.read", h.importProgress)).Methods(get)
 	mp.Handle("/imports/{id:[0-9]{1,18}}/rejections.csv", h.can("catalog.read", h.importRejectionsCSV)).Methods(get)
 	mp.Handle("/imports/{id:[0-9]{1,18}}/cancel", h.can("catalog.write", h.importCancel)).Methods(post)
+
+	mp.Handle("/staging", h.can("catalog.read", h.stagingList)).Methods(get)
+	mp.Handle("/staging/preview", h.can("catalog.write", h.stagingPreview)).Methods(post)
+	mp.Handle("/staging/{id:[0-9]{1,18}}", h.can("catalog.read", h.stagedShow)).Methods(get)
+	mp.Handle("/publishes", h.can("catalog.read", h.publishList)).Methods(get)
+	mp.Handle("/publishes", h.can("catalog.write", h.publishCreate)).Methods(post)
+	mp.Handle("/publishes/{id:[0-9]{1,18}}", h.can("catalog.read", h.publishShow)).Methods(get)
+	mp.Handle("/publishes/{id:[0-9]{1,18}}/progress", h.can("catalog.read", h.publishProgress)).Methods(get)
+	mp.Handle("/publishes/{id:[0-9]{1,18}}/undo", h.can("catalog.write", h.publishUndo)).Methods(post)
 }
 
 // needMarketplace answers 503 for a vendor whose schema has no
