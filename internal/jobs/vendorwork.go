@@ -93,10 +93,28 @@ func (w *vendorWorkWorker) Work(ctx context.Context, job *river.Job[VendorWorkAr
 	if err != nil {
 		return err
 	}
+	if a.Work == marketplace.WorkPublishes {
+		if err := w.requestImages(ctx, vend); err != nil {
+			return err
+		}
+	}
 	if !next.IsZero() {
 		return river.JobSnooze(max(time.Until(next), time.Second))
 	}
 	return w.done(ctx, a, started)
+}
+
+// requestImages asks for the vendor's image fetches to be run if a publish
+// left some open: publishes queue them, and nothing else would ask.
+func (w *vendorWorkWorker) requestImages(ctx context.Context, v *marketplace.Vendor) error {
+	open, err := marketplace.HasOpenImageFetches(ctx, v.Pool)
+	if err != nil || !open {
+		return err
+	}
+	if _, err := w.p.Store.Pool().Exec(ctx, `SELECT request_vendor_work($1, $2)`, v.ID, marketplace.WorkImages); err != nil {
+		return fmt.Errorf("vendor %s: ask for its image fetches: %w", v.Slug, err)
+	}
+	return nil
 }
 
 // done closes the request, unless it was made again since the job began.
