@@ -1,10 +1,11 @@
 package catalog
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/storefleet/storefleet/internal/sku"
 )
 
 // Product states.
@@ -36,8 +37,6 @@ type Fields struct {
 	CategoryIDs []int64
 }
 
-var skuPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
-
 // Normalize trims what people type around values.
 func (f *Fields) Normalize() {
 	f.SKU = strings.TrimSpace(f.SKU)
@@ -65,7 +64,7 @@ func (f *Fields) Validate() FieldErrors {
 		errs["sku"] = "Enter a SKU, the product's own stock code."
 	case n > 64:
 		errs["sku"] = "Use at most 64 characters."
-	case !skuPattern.MatchString(f.SKU):
+	case !sku.MatchesPattern(f.SKU):
 		errs["sku"] = "Use letters, digits, and . _ / - (starting with a letter or digit), without spaces."
 	}
 	switch n := utf8.RuneCountInString(f.Title); {

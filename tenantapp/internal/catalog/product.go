@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/sku"
 	"github.com/storefleet/storefleet/internal/staff"
 )
 
@@ -120,7 +120,7 @@ func Create(ctx context.Context, db *pgxpool.Pool, f Fields, audit staff.Entry) 
 	// A handle taken by a product saved at the same moment: pick again.
 	for range 5 {
 		err = database.Transact(ctx, db, func(tx pgx.Tx) error {
-			handle, err := freeHandle(ctx, tx, f.SKU)
+			handle, err := sku.FreeHandle(ctx, tx, f.SKU)
 			if err != nil {
 				return err
 			}
@@ -259,43 +259,6 @@ func setCategories(ctx context.Context, tx pgx.Tx, id int64, ids []int64) error 
 		return FieldErrors{"categories": "One of the chosen categories no longer exists. Reload the page and choose again."}
 	}
 	return nil
-}
-
-var nonHandle = regexp.MustCompile(`[^a-z0-9]+`)
-
-// handleBase makes a URL handle from a SKU, as migration 00002 did.
-func handleBase(sku string) string {
-	h := strings.Trim(nonHandle.ReplaceAllString(strings.ToLower(sku), "-"), "-")
-	if len(h) > 100 {
-		h = strings.Trim(h[:100], "-")
-	}
-	if h == "" {
-		h = "product"
-	}
-	return h
-}
-
-// freeHandle returns the SKU's handle, or the first of handle-2, handle-3,
-// ... that no product has.
-func freeHandle(ctx context.Context, tx pgx.Tx, sku string) (string, error) {
-	base := handleBase(sku)
-	rows, err := tx.Query(ctx, `SELECT handle FROM products WHERE handle = $1 OR handle LIKE $2`, base, base+"-%")
-	if err != nil {
-		return "", fmt.Errorf("find a free handle: %w", err)
-	}
-	taken, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return "", fmt.Errorf("find a free handle: %w", err)
-	}
-	used := map[string]bool{}
-	for _, h := range taken {
-		used[h] = true
-	}
-	h := base
-	for i := 2; used[h]; i++ {
-		h = fmt.Sprintf("%s-%d", base, i)
-	}
-	return h, nil
 }
 
 func staffID(e staff.Entry) *int64 {
