@@ -10,7 +10,7 @@ deploy/local/services.sh start bench
 OUT="$ROOT/.data/bench/results.jsonl"
 rm -f "$OUT"
 export STOREFLEET_TEST_ENV_FILE="$ROOT/.data/bench/env" STOREFLEET_BENCH_OUT="$OUT"
-PKGS="${BENCH_PKGS:-./internal/provision/ ./tenantapp/internal/app/ ./internal/rollout/ ./internal/backup/}"
+PKGS="${BENCH_PKGS:-./internal/provision/ ./tenantapp/internal/app/ ./internal/rollout/ ./internal/backup/ ./internal/marketplace/}"
 status=0
 # shellcheck disable=SC2086
 go test -run '^$' -bench "${BENCH:-.}" -benchtime 1x -timeout 60m $PKGS || status=$?

@@ -33,7 +33,7 @@ func newShop(t *testing.T, slug string) *shop {
 	return shopOf(t, e, pv)
 }
 
-func shopOf(t *testing.T, e *testenv.Env, pv *platform.Vendor) *shop {
+func shopOf(t testing.TB, e *testenv.Env, pv *platform.Vendor) *shop {
 	t.Helper()
 	objects, err := e.Objects.VendorClient(pv.Bucket)
 	if err != nil {

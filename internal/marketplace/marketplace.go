@@ -54,6 +54,9 @@ type Config struct {
 	ImageConcurrency int
 	// Transport, if set, is used for outgoing requests (tests).
 	Transport http.RoundTripper
+	// PublishChunk is how many items a publish writes per transaction
+	// (default DefaultPublishChunk).
+	PublishChunk int
 	// Reporter, if set, hears of every import that starts or ends.
 	Reporter Reporter
 }
@@ -70,6 +73,9 @@ type Reporter interface {
 type Runner struct {
 	cfg  Config
 	http *http.Client
+	// afterChunk, if set, is called after each chunk of a publish is
+	// committed (tests stop a publish there).
+	afterChunk func(publishID int64)
 }
 
 // NewRunner returns a Runner.
