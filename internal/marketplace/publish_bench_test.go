@@ -3,13 +3,10 @@ package marketplace_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/storefleet/storefleet/internal/benchtable"
 	"github.com/storefleet/storefleet/internal/marketplace"
@@ -96,24 +93,7 @@ func benchTSV(items []benchItem) []byte {
 // benchStage writes the items straight into staging with COPY.
 func benchStage(b *testing.B, s *shop, items []benchItem) {
 	b.Helper()
-	cols := []string{"external_id", "title", "description", "link", "image_link", "additional_image_links", "availability",
-		"price_minor", "sale_price_minor", "currency", "brand", "gtin", "mpn", "condition", "google_product_category",
-		"product_type", "item_group_id", "color", "size", "attributes", "translations", "content_hash"}
-	i := 0
-	src := pgx.CopyFromFunc(func() ([]any, error) {
-		if i == len(items) {
-			return nil, nil
-		}
-		it := &items[i]
-		i++
-		hash := sha256.Sum256(fmt.Appendf(nil, "%v", *it))
-		return []any{it.id, it.title, it.description, it.link, it.imageLink, it.moreImages, it.availability,
-			it.price, it.sale, "EUR", it.brand, it.gtin, it.mpn, "new", it.category, it.productType, it.group, it.color,
-			it.size, map[string]string{}, map[string]string{}, hash[:]}, nil
-	})
-	if _, err := s.v.Pool.CopyFrom(context.Background(), pgx.Identifier{"marketplace_products"}, cols, src); err != nil {
-		b.Fatalf("stage: %v", err)
-	}
+	benchCopy(b, s, items)
 	if _, err := s.v.Pool.Exec(context.Background(), `ANALYZE marketplace_products`); err != nil {
 		b.Fatal(err)
 	}
