@@ -2,3 +2,6 @@ package marketplace
 
 // SetAfterChunk makes r call fn after each publish chunk it commits.
 func SetAfterChunk(r *Runner, fn func(publishID int64)) { r.afterChunk = fn }
+
+// DescribeFilter is StagedFilter.describe, for tests.
+func DescribeFilter(f StagedFilter) string { return f.describe() }

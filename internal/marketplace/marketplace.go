@@ -50,7 +50,9 @@ type Config struct {
 	// MaxFeedBytes bounds a feed file (default 2 GiB).
 	MaxFeedBytes int64
 	// ImageConcurrency bounds the image fetches of one vendor running at
-	// once (default 4).
+	// once (default 2). Each may hold a 10 MiB download and a decoded
+	// image of up to 40 megapixels (160 MB) while its sizes are made, so
+	// this, times the vendor-work workers, bounds the job's memory.
 	ImageConcurrency int
 	// Transport, if set, is used for outgoing requests (tests).
 	Transport http.RoundTripper
@@ -84,7 +86,7 @@ func NewRunner(cfg Config) *Runner {
 		cfg.MaxFeedBytes = 2 << 30
 	}
 	if cfg.ImageConcurrency <= 0 {
-		cfg.ImageConcurrency = 4
+		cfg.ImageConcurrency = 2
 	}
 	return &Runner{cfg: cfg, http: newHTTPClient(cfg)}
 }

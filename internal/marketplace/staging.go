@@ -72,6 +72,9 @@ type StagedFilter struct {
 	Availability string `json:"availability,omitempty"` // one of Availabilities, "" for any
 	MinPrice     *int64 `json:"min_price,omitempty"`    // minor units, inclusive
 	MaxPrice     *int64 `json:"max_price,omitempty"`    // minor units, inclusive
+	// Currency is what MinPrice and MaxPrice are counted in (the shop's
+	// currency); it only changes how a publish describes the filter.
+	Currency string `json:"currency,omitempty"`
 	// Changed keeps published items whose staged content changed since
 	// they were last published (a re-import brought something new).
 	Changed bool `json:"changed,omitempty"`
@@ -220,13 +223,18 @@ func (f *StagedFilter) describe() string {
 	if f.Availability != "" {
 		parts = append(parts, strings.ReplaceAll(f.Availability, "_", " "))
 	}
+	digits, unit := 2, ""
+	if d, ok := money.CurrencyDigits(f.Currency); ok {
+		digits, unit = d, " "+f.Currency
+	}
+	amount := func(v int64) string { return money.FormatAmount(v, digits) + unit }
 	switch {
 	case f.MinPrice != nil && f.MaxPrice != nil:
-		parts = append(parts, fmt.Sprintf("price %s to %s", money.FormatAmount(*f.MinPrice, 2), money.FormatAmount(*f.MaxPrice, 2)))
+		parts = append(parts, fmt.Sprintf("price %s to %s", amount(*f.MinPrice), amount(*f.MaxPrice)))
 	case f.MinPrice != nil:
-		parts = append(parts, "price from "+money.FormatAmount(*f.MinPrice, 2))
+		parts = append(parts, "price from "+amount(*f.MinPrice))
 	case f.MaxPrice != nil:
-		parts = append(parts, "price up to "+money.FormatAmount(*f.MaxPrice, 2))
+		parts = append(parts, "price up to "+amount(*f.MaxPrice))
 	}
 	if f.Changed {
 		parts = append(parts, "changed since last published")

@@ -111,3 +111,19 @@ func TestListStaged(t *testing.T) {
 		t.Errorf("get a missing item: %v", err)
 	}
 }
+
+// A filter's prices are described in the currency they are counted in.
+func TestDescribeFilterPrices(t *testing.T) {
+	lo, hi := int64(1000), int64(2500)
+	for _, tc := range []struct {
+		currency, want string
+	}{
+		{"EUR", "price 10.00 EUR to 25.00 EUR"},
+		{"JPY", "price 1000 JPY to 2500 JPY"},
+		{"", "price 10.00 to 25.00"},
+	} {
+		if got := marketplace.DescribeFilter(marketplace.StagedFilter{MinPrice: &lo, MaxPrice: &hi, Currency: tc.currency}); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.currency, got, tc.want)
+		}
+	}
+}

@@ -75,8 +75,8 @@ func (sq stagingQuery) filtered() bool {
 // filter turns the typed filter into the staging filter: prices are read
 // as decimals in the shop's currency (digits decimal places), as the
 // product list reads them.
-func (sq stagingQuery) filter(digits int) (marketplace.StagedFilter, marketplace.FieldErrors) {
-	f := marketplace.StagedFilter{Q: sq.Q, Brand: sq.Brand, GTIN: sq.GTIN, Availability: sq.Availability, Changed: sq.Changed,
+func (sq stagingQuery) filter(currency string, digits int) (marketplace.StagedFilter, marketplace.FieldErrors) {
+	f := marketplace.StagedFilter{Currency: currency, Q: sq.Q, Brand: sq.Brand, GTIN: sq.GTIN, Availability: sq.Availability, Changed: sq.Changed,
 		Unpublished: sq.Unpublished, Sort: sq.Sort, Page: sq.Page}
 	errs := marketplace.FieldErrors{}
 	for _, p := range []struct {
@@ -256,7 +256,7 @@ func (h *Handler) renderStaging(w http.ResponseWriter, r *http.Request, status i
 	if err != nil {
 		return err
 	}
-	f, ferrs := sq.filter(digits)
+	f, ferrs := sq.filter(cur, digits)
 	sq.Sort = f.Sort
 	if errs == nil {
 		errs = marketplace.FieldErrors{}

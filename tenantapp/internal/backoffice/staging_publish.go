@@ -56,11 +56,11 @@ func readPublishRequest(r *http.Request) (*publishRequest, error) {
 			pr.Opts.StockQuantity = n
 		}
 	}
-	_, digits, err := shopCurrency(ctx, tenant.FromContext(ctx))
+	cur, digits, err := shopCurrency(ctx, tenant.FromContext(ctx))
 	if err != nil {
 		return nil, err
 	}
-	f, ferrs := pr.Query.filter(digits)
+	f, ferrs := pr.Query.filter(cur, digits)
 	if pr.Form.All {
 		pr.Sel = marketplace.SelectMatching(f)
 		mergeErrors(pr.Errs, ferrs)
