@@ -33,7 +33,7 @@ chmod 600 .env
 
 bin/provisioner init
 bin/provisioner migrate-all   # existing vendors follow the template to the newest schema
-bin/provisioner seed-demo
+bin/provisioner seed-demo --demo-feed internal/feed/testdata/letzshop-sample.tsv
 
 pids=()
 stop_all() {
@@ -70,9 +70,12 @@ cat <<MSG
   Admin API        http://localhost:$CONTROLPLANE_PORT/api/v1/openapi.json
   Storefronts      http://acme-tools.localhost:$TENANT_PORT/
                    http://green-leaf.localhost:$TENANT_PORT/
+                   http://letz-market.localhost:$TENANT_PORT/ (its feed waits in staging:
+                   /admin/staging, to publish)
                    (or http://localhost:$TENANT_PORT/vendor/acme-tools/ where *.localhost does not resolve)
   Back offices     http://acme-tools.localhost:$TENANT_PORT/admin/
-                   log in as owner@acme-tools.test (or owner@green-leaf.test) / storefleet-demo
+                   log in as owner@acme-tools.test (or owner@green-leaf.test,
+                   owner@letz-market.test) / storefleet-demo
   Mail catcher     $(grep STOREFLEET_MAILPIT_URL .env | cut -d= -f2)/
   Operator CLI     go run ./provisioner list      (reads .env; try --help)
   Logs             $DATA/controlplane.log, $DATA/tenantapp.log

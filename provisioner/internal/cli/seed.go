@@ -6,14 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/marketplace"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 	"github.com/storefleet/storefleet/internal/staff"
+	"github.com/storefleet/storefleet/internal/wiring"
 )
 
 // Demo data that `make run` seeds.
@@ -38,6 +42,9 @@ var demoVendors = []struct {
 		{"AT-LVL-60", "Spirit level 60 cm", "Aluminium body, three vials.", 1890},
 		{"AT-GLV-L", "Work gloves, size L", "Nitrile-coated, breathable back.", 690},
 	}},
+	// A shop moving over from a marketplace: its feed is imported into
+	// staging (with --demo-feed), waiting to be published.
+	{provision.CreateRequest{Slug: "letz-market", Name: "Lëtz Market", OwnerEmail: "owner@letz-market.test"}, nil},
 	{provision.CreateRequest{Slug: "green-leaf", Name: "Green Leaf Tea Co.", OwnerEmail: "owner@green-leaf.test"}, []demoProduct{
 		{"GL-SENCHA", "Sencha, 100 g", "Steamed Japanese green tea, grassy and bright.", 1150},
 		{"GL-ASSAM", "Assam breakfast, 250 g", "Malty black tea that takes milk well.", 1390},
@@ -47,9 +54,10 @@ var demoVendors = []struct {
 }
 
 func init() {
-	register(&command{name: "seed-demo", args: "",
+	register(&command{name: "seed-demo", args: "[--demo-feed FILE]",
 		summary: "create the demo admin and demo vendors with products (idempotent; used by `make run`)",
 		setup: func(fs *flag.FlagSet, env *Env) func(context.Context) error {
+			feedPath := fs.String("demo-feed", "", "a marketplace feed to import into the staging area of letz-market (once)")
 			return func(ctx context.Context) error {
 				p, err := env.Platform(ctx)
 				if err != nil {
@@ -82,6 +90,11 @@ func init() {
 					}
 					if err := seedProducts(ctx, p.Prov, v, dv.products, hash); err != nil {
 						return err
+					}
+					if dv.products == nil && *feedPath != "" {
+						if err := seedImport(ctx, p, v, *feedPath); err != nil {
+							return err
+						}
 					}
 					slugs = append(slugs, v.Slug)
 				}
@@ -124,4 +137,44 @@ func seedProducts(ctx context.Context, prov *provision.Provisioner, v *platform.
 		}
 		return nil
 	})
+}
+
+// seedImport queues the import of a feed file into a demo vendor's staging
+// area, unless it has imported something already, and asks the control
+// plane's job system to run it (it does once the control plane runs).
+func seedImport(ctx context.Context, p *wiring.Platform, v *platform.Vendor, path string) error {
+	u, err := p.Prov.VendorDatabaseURL(ctx, v)
+	if err != nil {
+		return err
+	}
+	pool, err := database.Open(ctx, u)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", v.Slug, err)
+	}
+	defer pool.Close()
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM imports`).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("demo feed: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	objects, err := p.Objects.VendorClient(v.Bucket)
+	if err != nil {
+		return err
+	}
+	if _, err := marketplace.CreateImport(ctx, pool, objects, v.Bucket, marketplace.NewImport{FileName: filepath.Base(path),
+		Body: f, Size: info.Size()}, staff.Entry{Actor: "demo"}); err != nil {
+		return err
+	}
+	if _, err := p.Store.Pool().Exec(ctx, `SELECT request_vendor_work($1, 'imports')`, v.ID); err != nil {
+		return fmt.Errorf("ask for the demo import to run: %w", err)
+	}
+	return nil
 }
