@@ -288,7 +288,7 @@ func (m *Manager) open(ctx context.Context, e *routing.Entry, key poolKey) (*ven
 	cfg.MaxConnIdleTime = m.o.IdleTimeout
 	cfg.HealthCheckPeriod = min(max(m.o.IdleTimeout/2, 100*time.Millisecond), time.Minute)
 	cfg.ConnConfig.ConnectTimeout = m.o.ConnectTimeout
-	cfg.ConnConfig.Tracer = &poolTracer{vp: vp}
+	cfg.ConnConfig.Tracer = &poolTracer{m: m, vp: vp}
 	// Every connection gets a dialer of its own, which knows whether it
 	// already holds a live connection (then a dial is a cancel request).
 	cfg.ConnConfig.DialFunc = (&dialer{m: m, vp: vp}).dial
@@ -296,7 +296,6 @@ func (m *Manager) open(ctx context.Context, e *routing.Entry, key poolKey) (*ven
 		cc.DialFunc = (&dialer{m: m, vp: vp}).dial
 		return nil
 	}
-	cfg.AfterRelease = func(*pgx.Conn) bool { return m.keepReleased(vp) }
 	pool, err := pgxpool.NewWithConfig(context.WithoutCancel(ctx), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool of vendor %d (%s): %w", e.VendorID, e.Slug, err)
@@ -310,15 +309,18 @@ func dsnValue(v string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
-// keepReleased decides whether a connection released to vp's pool is
-// kept idle (true) or closed, which hands its slot to a dial of another
-// vendor that is waiting for one. Waiting dials of vp's own do not count:
-// closing a connection to open another of the same pool gains nothing
-// (and if one of them has waited while this connection idles, reclaim
-// takes it anyway).
-func (m *Manager) keepReleased(vp *vendorPool) bool {
+// released is told (by the pool's tracer, before the connection goes
+// back) that a connection of vp is being released. If dials of other
+// vendors wait for a slot, they are woken to reclaim it once it idles.
+// (pgxpool's AfterRelease hook would let us close it right here, but with
+// a hook pgxpool puts every released connection back from a goroutine of
+// its own, so a request's next query, a moment later, finds none idle and
+// dials another: two connections per request instead of one.)
+func (m *Manager) released(vp *vendorPool) {
 	vp.touch()
-	return m.waiting.Load()-vp.waiting.Load() <= 0
+	if m.waiting.Load()-vp.waiting.Load() > 0 {
+		m.wake.broadcast()
+	}
 }
 
 // evictLocked closes least recently used pools, other than keep, until no
@@ -456,9 +458,10 @@ func (m *Manager) acquireSlot(ctx context.Context, vp *vendorPool) error {
 		vp.waiting.Add(-1)
 		m.waiting.Add(-1)
 	}()
-	// A backstop poll: a connection whose release raced with this wait
-	// starting may have gone idle without a wake-up.
-	tick := time.NewTicker(50 * time.Millisecond)
+	// A backstop poll: a released connection goes idle just after the
+	// wake-up its release sends, and one whose release raced with this
+	// wait starting may have gone idle without one.
+	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	waited := false
 	for {
@@ -491,11 +494,16 @@ func (m *Manager) releaseSlot() {
 	m.wake.broadcast()
 }
 
-// reclaim closes the idle connections of the least recently used pool
-// that has any, and returns how many it closed (their slots are free when
-// it returns). The dialing pool's own idle connections come last: closing
-// one to open another is waste, but better than waiting while it idles
-// (a request of the pool may be waiting for this very dial).
+// reclaim closes idle connections to free slots and returns how many it
+// closed (their slots are free when it returns). Surplus goes first: the
+// idle connections beyond one of the least recently used pool that has
+// several, so that a burst (a request and a background job of one vendor
+// at once) does not, once over, push the connections of every vendor
+// round the cap again and again. Then all the idle connections of the
+// least recently used pool that has any. The dialing pool's own idle
+// connections come last: closing one to open another is waste, but better
+// than waiting while it idles (a request of the pool may be waiting for
+// this very dial).
 func (m *Manager) reclaim(self *vendorPool) int {
 	m.mu.Lock()
 	cands := make([]*vendorPool, 0, len(m.pools))
@@ -515,6 +523,20 @@ func (m *Manager) reclaim(self *vendorPool) int {
 		}
 		return 0
 	})
+	for _, vp := range cands {
+		if vp.pool.Stat().IdleConns() < 2 {
+			continue
+		}
+		conns := vp.pool.AcquireAllIdle(context.Background())
+		if len(conns) < 2 {
+			for _, c := range conns {
+				c.Release()
+			}
+			continue
+		}
+		conns[0].Release() // the one the pool keeps
+		return m.closeConns(conns[1:])
+	}
 	cands = append(cands, self)
 	for _, vp := range cands {
 		if vp.pool.Stat().IdleConns() == 0 {
@@ -531,16 +553,22 @@ func (m *Manager) reclaim(self *vendorPool) int {
 			}
 			conns = conns[:1]
 		}
-		for _, c := range conns {
-			pc := c.Hijack()
-			ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-			_ = pc.Close(ctx)
-			cancel()
-		}
-		m.reclaimed.Add(int64(len(conns)))
-		return len(conns)
+		return m.closeConns(conns)
 	}
 	return 0
+}
+
+// closeConns closes acquired idle connections for good, freeing their
+// slots.
+func (m *Manager) closeConns(conns []*pgxpool.Conn) int {
+	for _, c := range conns {
+		pc := c.Hijack()
+		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		_ = pc.Close(ctx)
+		cancel()
+	}
+	m.reclaimed.Add(int64(len(conns)))
+	return len(conns)
 }
 
 // signal is a broadcast: wait returns a channel closed by the next
@@ -639,7 +667,13 @@ type requestCtxKey struct{}
 // poolTracer notes pool use for LRU and idle closing, and passes the
 // acquiring request's context to the dialer, which otherwise sees only a
 // context that pgxpool detaches from the request's cancellation.
-type poolTracer struct{ vp *vendorPool }
+type poolTracer struct {
+	m  *Manager
+	vp *vendorPool
+}
+
+// TraceRelease implements pgxpool.ReleaseTracer.
+func (t *poolTracer) TraceRelease(_ *pgxpool.Pool, _ pgxpool.TraceReleaseData) { t.m.released(t.vp) }
 
 func (t *poolTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	return ctx
