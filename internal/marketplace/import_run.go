@@ -2,15 +2,20 @@ package marketplace
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/storefleet/storefleet/internal/feed"
 )
@@ -19,7 +24,7 @@ import (
 const (
 	// batchRows is how many rows are loaded per transaction; progress and
 	// the cancel flag are read between batches.
-	batchRows = 2000
+	batchRows = 5000
 	// maxImportAttempts is how often an import interrupted by a dying
 	// worker is started again before it is marked failed.
 	maxImportAttempts = 3
@@ -195,31 +200,52 @@ func (r *Runner) load(ctx context.Context, v *Vendor, imp *Import) error {
 		return err
 	}
 	defer conn.Release()
-	l := &loader{conn: conn.Conn(), importID: imp.ID, translation: imp.Language != "" && imp.Language != shopLang, lang: imp.Language}
+	translation := imp.Language != "" && imp.Language != shopLang
+	l := &loader{conn: conn.Conn(), importID: imp.ID, translation: translation}
 	if err := l.prepare(ctx); err != nil {
 		return err
 	}
-	for {
-		it, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if l.read > 0 {
-				if ferr := l.flush(ctx); ferr != nil {
-					return ferr
+	// The file is read and checked a batch ahead of the database, so
+	// parsing and loading overlap.
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan *batch, 1)
+	g.Go(func() error {
+		defer close(batches)
+		bt := &batcher{importID: imp.ID, translation: translation, lang: imp.Language, ids: map[string]bool{}}
+		send := func() error {
+			if b := bt.take(); b != nil {
+				select {
+				case batches <- b:
+				case <-gctx.Done():
+					return gctx.Err()
 				}
 			}
-			return err
+			return nil
 		}
-		l.add(it)
-		if len(l.rows)+len(l.rejected) >= batchRows {
-			if err := l.flush(ctx); err != nil {
+		for {
+			it, err := rd.Next()
+			if err == io.EOF {
+				return send()
+			}
+			if err != nil {
+				return err
+			}
+			if bt.add(it) >= batchRows {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		}
+	})
+	g.Go(func() error {
+		for b := range batches {
+			if err := l.flush(gctx, b); err != nil {
 				return err
 			}
 		}
-	}
-	return l.flush(ctx)
+		return nil
+	})
+	return g.Wait()
 }
 
 // fetchFeed downloads a URL import's feed into the bucket, so that a
@@ -246,44 +272,71 @@ func (r *Runner) fetchFeed(ctx context.Context, v *Vendor, imp *Import) error {
 	return nil
 }
 
-// loader loads items into staging a batch at a time, through a temporary
-// table on its own connection: COPY the batch in, then one upsert that
-// leaves unchanged rows alone.
+// loader loads batches into staging through a temporary table on its
+// own connection: COPY the batch in, then one upsert that leaves
+// unchanged rows alone.
 type loader struct {
 	conn        *pgx.Conn
 	importID    int64
 	translation bool // the feed is in another language than the shop's
-	lang        string
+}
 
+// batch is the rows read since the last batch, ready to load.
+type batch struct {
 	rows     [][]any
-	ids      map[string]bool // ids in the batch (the reader reports repeats across the file)
 	rejected [][]any
-	read     int64
+	read     int64 // rows of the file read so far
+}
+
+// batcher turns read items into batches: rows to stage and rows
+// rejected with their reasons.
+type batcher struct {
+	importID    int64
+	translation bool
+	lang        string
+	ids         map[string]bool // ids in the batch (the reader reports repeats across the file)
+	read        int64
+	cur         batch
+}
+
+// take hands over the batch so far, or nil if nothing was read since the
+// last one.
+func (bt *batcher) take() *batch {
+	if len(bt.cur.rows)+len(bt.cur.rejected) == 0 {
+		return nil
+	}
+	b := bt.cur
+	b.read = bt.read
+	bt.cur = batch{}
+	clear(bt.ids)
+	return &b
 }
 
 const stagingColumns = `external_id, title, description, link, image_link, additional_image_links, availability,
 	price_minor, sale_price_minor, currency, brand, gtin, mpn, condition, google_product_category, product_type,
 	item_group_id, color, size, attributes, translations`
 
-var stagingColumnNames = strings.Fields(strings.ReplaceAll(stagingColumns, ",", " "))
+// batchColumnNames are the columns of import_batch: the staging columns
+// and the digest the loader computes.
+var batchColumnNames = append(strings.Fields(strings.ReplaceAll(stagingColumns, ",", " ")), "content_hash")
 
 func (l *loader) prepare(ctx context.Context) error {
 	_, err := l.conn.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS import_batch (
 			external_id text, title text, description text, link text, image_link text, additional_image_links text[],
 			availability text, price_minor bigint, sale_price_minor bigint, currency text, brand text, gtin text, mpn text,
 			condition text, google_product_category text, product_type text, item_group_id text, color text, size text,
-			attributes jsonb, translations jsonb
+			attributes jsonb, translations jsonb, content_hash bytea
 		) ON COMMIT DELETE ROWS`)
 	if err != nil {
 		return fmt.Errorf("prepare the import: %w", err)
 	}
-	l.ids = map[string]bool{}
 	return nil
 }
 
-// add puts a read item in the batch, or among the rejected rows.
-func (l *loader) add(it *feed.Item) {
-	l.read++
+// add puts a read item in the batch, or among the rejected rows, and
+// returns the batch's size.
+func (l *batcher) add(it *feed.Item) int {
+	defer func() { l.read++ }()
 	var reasons []string
 	for _, e := range it.Errors {
 		reasons = append(reasons, e.Msg)
@@ -298,8 +351,8 @@ func (l *loader) add(it *feed.Item) {
 		reasons = append(reasons, "id "+it.ID+" appears more than once in the file")
 	}
 	if len(reasons) > 0 {
-		l.rejected = append(l.rejected, []any{l.importID, int64(max(it.Line, 1)), trim(it.ID, 200), trim(strings.Join(reasons, "; "), 2000)})
-		return
+		l.cur.rejected = append(l.cur.rejected, []any{l.importID, int64(max(it.Line, 1)), trim(it.ID, 200), trim(strings.Join(reasons, "; "), 2000)})
+		return len(l.cur.rows) + len(l.cur.rejected)
 	}
 	l.ids[it.ID] = true
 	var sale *int64
@@ -327,9 +380,60 @@ func (l *loader) add(it *feed.Item) {
 	if links == nil {
 		links = []string{}
 	}
-	l.rows = append(l.rows, []any{it.ID, it.Title, it.Description, it.Link, it.ImageLink, links, string(it.Availability),
+	var hash []byte
+	if !l.translation {
+		hash = digest(it, links, attrs)
+	}
+	l.cur.rows = append(l.cur.rows, []any{it.ID, it.Title, it.Description, it.Link, it.ImageLink, links, string(it.Availability),
 		price, sale, currency, it.Brand, gtinCode, it.MPN, string(it.Condition), it.GoogleProductCategory, it.ProductType,
-		it.ItemGroupID, it.Color, it.Size, attrs, translationsJSON(trans)})
+		it.ItemGroupID, it.Color, it.Size, attrs, translationsJSON(trans), hash})
+	return len(l.cur.rows) + len(l.cur.rejected)
+}
+
+// digest is the content digest of an item of a feed in the shop's
+// language: every column staging keeps of it but the translations, each
+// written with its length so that no two items share an encoding.
+func digest(it *feed.Item, links []string, attrs map[string]string) []byte {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	str := func(s string) {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	num := func(set bool, v int64) {
+		if !set {
+			str("")
+			return
+		}
+		str(strconv.FormatInt(v, 10))
+	}
+	for _, s := range []string{it.ID, it.Title, it.Description, it.Link, it.ImageLink, string(it.Availability), it.Brand,
+		it.GTIN, it.MPN, string(it.Condition), it.GoogleProductCategory, it.ProductType, it.ItemGroupID, it.Color, it.Size,
+		it.Price.Currency} {
+		str(s)
+	}
+	num(!it.Price.IsZero(), it.Price.Minor)
+	num(it.SalePrice != nil, func() int64 {
+		if it.SalePrice == nil {
+			return 0
+		}
+		return it.SalePrice.Minor
+	}())
+	num(true, int64(len(links)))
+	for _, l := range links {
+		str(l)
+	}
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	num(true, int64(len(keys)))
+	for _, k := range keys {
+		str(k)
+		str(attrs[k])
+	}
+	return h.Sum(nil)
 }
 
 // translationsJSON is the translations column's shape.
@@ -341,37 +445,51 @@ func translationsJSON(t map[string]feed.Translation) map[string]map[string]strin
 	return out
 }
 
-// upsertSQL merges the batch into staging. A feed in the shop's language
-// sets every column; one in another language keeps the shop-language
-// title and description (unless the item is new) and adds its text to the
-// translations. Rows whose content would not change are not written. The
-// digest covers every column, so "changed since publish" is a comparison.
+// upsertSQL merges a batch of a feed in the shop's language into
+// staging: every column but the translations is set, and rows whose
+// digest (computed by the loader) did not change are not written at all.
 const upsertSQL = `
+INSERT INTO marketplace_products AS m (` + stagingColumns + `, content_hash, last_import_id)
+SELECT ` + stagingColumns + `, content_hash, $1 FROM import_batch
+ON CONFLICT (external_id) DO UPDATE SET
+	title = EXCLUDED.title, description = EXCLUDED.description,
+	link = EXCLUDED.link, image_link = EXCLUDED.image_link, additional_image_links = EXCLUDED.additional_image_links,
+	availability = EXCLUDED.availability, price_minor = EXCLUDED.price_minor, sale_price_minor = EXCLUDED.sale_price_minor,
+	currency = EXCLUDED.currency, brand = EXCLUDED.brand, gtin = EXCLUDED.gtin, mpn = EXCLUDED.mpn,
+	condition = EXCLUDED.condition, google_product_category = EXCLUDED.google_product_category,
+	product_type = EXCLUDED.product_type, item_group_id = EXCLUDED.item_group_id, color = EXCLUDED.color,
+	size = EXCLUDED.size, attributes = EXCLUDED.attributes,
+	content_hash = EXCLUDED.content_hash, last_import_id = $1, changed_at = now()
+WHERE m.content_hash <> EXCLUDED.content_hash
+RETURNING (xmax = 0)`
+
+// upsertTranslationSQL merges a batch of a feed in another language: it
+// keeps the shop-language title and description (unless the item is new)
+// and adds the feed's text to the translations; the other columns are
+// set as a feed in the shop's language sets them. The digest then covers
+// the translations too, and is computed here, from the merged row.
+const upsertTranslationSQL = `
 INSERT INTO marketplace_products AS m (` + stagingColumns + `, content_hash, last_import_id)
 SELECT ` + stagingColumns + `, sha256(convert_to(jsonb_build_array(` + stagingColumns + `)::text, 'UTF8')), $1
 FROM import_batch
 ON CONFLICT (external_id) DO UPDATE SET
-	title = CASE WHEN $2 THEN m.title ELSE EXCLUDED.title END,
-	description = CASE WHEN $2 THEN m.description ELSE EXCLUDED.description END,
 	link = EXCLUDED.link, image_link = EXCLUDED.image_link, additional_image_links = EXCLUDED.additional_image_links,
 	availability = EXCLUDED.availability, price_minor = EXCLUDED.price_minor, sale_price_minor = EXCLUDED.sale_price_minor,
 	currency = EXCLUDED.currency, brand = EXCLUDED.brand, gtin = EXCLUDED.gtin, mpn = EXCLUDED.mpn,
 	condition = EXCLUDED.condition, google_product_category = EXCLUDED.google_product_category,
 	product_type = EXCLUDED.product_type, item_group_id = EXCLUDED.item_group_id, color = EXCLUDED.color,
 	size = EXCLUDED.size, attributes = EXCLUDED.attributes, translations = m.translations || EXCLUDED.translations,
-	content_hash = sha256(convert_to(jsonb_build_array(EXCLUDED.external_id,
-		CASE WHEN $2 THEN m.title ELSE EXCLUDED.title END, CASE WHEN $2 THEN m.description ELSE EXCLUDED.description END,
+	content_hash = sha256(convert_to(jsonb_build_array(EXCLUDED.external_id, m.title, m.description,
 		EXCLUDED.link, EXCLUDED.image_link, EXCLUDED.additional_image_links, EXCLUDED.availability, EXCLUDED.price_minor,
 		EXCLUDED.sale_price_minor, EXCLUDED.currency, EXCLUDED.brand, EXCLUDED.gtin, EXCLUDED.mpn, EXCLUDED.condition,
 		EXCLUDED.google_product_category, EXCLUDED.product_type, EXCLUDED.item_group_id, EXCLUDED.color, EXCLUDED.size,
 		EXCLUDED.attributes, m.translations || EXCLUDED.translations)::text, 'UTF8')),
 	last_import_id = $1, changed_at = now()
-WHERE (m.title, m.description, m.link, m.image_link, m.additional_image_links, m.availability, m.price_minor,
+WHERE (m.link, m.image_link, m.additional_image_links, m.availability, m.price_minor,
 		m.sale_price_minor, m.currency, m.brand, m.gtin, m.mpn, m.condition, m.google_product_category, m.product_type,
 		m.item_group_id, m.color, m.size, m.attributes, m.translations)
 	IS DISTINCT FROM
-	(CASE WHEN $2 THEN m.title ELSE EXCLUDED.title END, CASE WHEN $2 THEN m.description ELSE EXCLUDED.description END,
-		EXCLUDED.link, EXCLUDED.image_link, EXCLUDED.additional_image_links, EXCLUDED.availability, EXCLUDED.price_minor,
+	(EXCLUDED.link, EXCLUDED.image_link, EXCLUDED.additional_image_links, EXCLUDED.availability, EXCLUDED.price_minor,
 		EXCLUDED.sale_price_minor, EXCLUDED.currency, EXCLUDED.brand, EXCLUDED.gtin, EXCLUDED.mpn, EXCLUDED.condition,
 		EXCLUDED.google_product_category, EXCLUDED.product_type, EXCLUDED.item_group_id, EXCLUDED.color, EXCLUDED.size,
 		EXCLUDED.attributes, m.translations || EXCLUDED.translations)
@@ -379,18 +497,29 @@ RETURNING (xmax = 0)`
 
 // flush loads the batch and the rejected rows, and records the progress,
 // in one transaction; it stops with errCancelled if a cancel was asked.
-func (l *loader) flush(ctx context.Context) error {
+func (l *loader) flush(ctx context.Context, b *batch) error {
 	tx, err := l.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
+	// A batch lost in a crash is loaded again when the import starts over
+	// (the upsert is idempotent), so its commit need not wait for the disk.
+	// The import's end is committed durably, and that flushes the log up to
+	// it, every batch before included.
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return err
+	}
 	var created, changed int64
-	if len(l.rows) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_batch"}, stagingColumnNames, pgx.CopyFromRows(l.rows)); err != nil {
+	if len(b.rows) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_batch"}, batchColumnNames, pgx.CopyFromRows(b.rows)); err != nil {
 			return fmt.Errorf("load a batch: %w", err)
 		}
-		rows, err := tx.Query(ctx, upsertSQL, l.importID, l.translation)
+		upsert := upsertSQL
+		if l.translation {
+			upsert = upsertTranslationSQL
+		}
+		rows, err := tx.Query(ctx, upsert, l.importID)
 		if err != nil {
 			return fmt.Errorf("merge a batch into staging: %w", err)
 		}
@@ -411,9 +540,9 @@ func (l *loader) flush(ctx context.Context) error {
 			return fmt.Errorf("merge a batch into staging: %w", err)
 		}
 	}
-	if len(l.rejected) > 0 {
+	if len(b.rejected) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rejections"}, []string{"import_id", "line", "item_id", "reason"},
-			pgx.CopyFromRows(l.rejected)); err != nil {
+			pgx.CopyFromRows(b.rejected)); err != nil {
 			return fmt.Errorf("record rejected rows: %w", err)
 		}
 	}
@@ -421,15 +550,13 @@ func (l *loader) flush(ctx context.Context) error {
 	err = tx.QueryRow(ctx, `UPDATE imports SET rows_read = $2, rows_imported = rows_imported + $3,
 			rows_rejected = rows_rejected + $4, rows_new = rows_new + $5, rows_changed = rows_changed + $6
 		WHERE id = $1 RETURNING cancel_requested`,
-		l.importID, l.read, len(l.rows), len(l.rejected), created, changed).Scan(&cancel)
+		l.importID, b.read, len(b.rows), len(b.rejected), created, changed).Scan(&cancel)
 	if err != nil {
 		return fmt.Errorf("record progress: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return err
 	}
-	l.rows, l.rejected = l.rows[:0], l.rejected[:0]
-	clear(l.ids)
 	if cancel {
 		return errCancelled
 	}
