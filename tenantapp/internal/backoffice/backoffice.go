@@ -330,7 +330,9 @@ type page struct {
 	Alpine   string
 	CSRF     string
 	Staff    *staff.Member
-	Flash    string
+	// Nav is the top bar's links the member may follow.
+	Nav   []navLink
+	Flash string
 	// FlashError is a one-time error message from the request before
 	// (keyFlashError), shown above the page.
 	FlashError string
@@ -339,9 +341,41 @@ type page struct {
 
 func (h *Handler) page(r *http.Request, title string) page {
 	t := tenant.FromContext(r.Context())
+	m := Current(r.Context())
 	return page{ShopName: t.Entry.Name, Base: t.Base, Alpine: static.Alpine, CSRF: h.csrfToken(r.Context()),
-		Staff: Current(r.Context()), Flash: h.sessions.PopString(r.Context(), keyFlash),
+		Staff: m, Nav: navFor(t.Base, m), Flash: h.sessions.PopString(r.Context(), keyFlash),
 		FlashError: h.sessions.PopString(r.Context(), keyFlashError), Title: title}
+}
+
+// navLink is one link of the back office's top bar.
+type navLink struct{ Href, Label string }
+
+// navItems are the top bar's areas and the permission each needs ("":
+// every member).
+var navItems = []struct{ path, label, perm string }{
+	{"/admin/", "Dashboard", ""},
+	{"/admin/products", "Products", "catalog.read"},
+	{"/admin/imports", "Imports", "catalog.read"},
+	{"/admin/staging", "Staging", "catalog.read"},
+	{"/admin/inventory", "Inventory", "inventory.read"},
+	{"/admin/media", "Media", "media.read"},
+	{"/admin/settings", "Settings", "settings.write"},
+	{"/admin/audit", "Audit log", "audit.read"},
+	{"/admin/team", "Team", "staff.manage"},
+}
+
+// navFor is the top bar a member sees: the areas they may open.
+func navFor(base string, m *staff.Member) []navLink {
+	if m == nil {
+		return nil
+	}
+	out := make([]navLink, 0, len(navItems))
+	for _, it := range navItems {
+		if it.perm == "" || m.Can(it.perm) {
+			out = append(out, navLink{Href: base + it.path, Label: it.label})
+		}
+	}
+	return out
 }
 
 func actor(r *http.Request, m *staff.Member) staff.Entry {
