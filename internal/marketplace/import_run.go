@@ -380,18 +380,15 @@ func (l *batcher) add(it *feed.Item) int {
 	if links == nil {
 		links = []string{}
 	}
-	var hash []byte
-	if !l.translation {
-		hash = digest(it, links, attrs)
-	}
+	hash := digest(it, links, attrs)
 	l.cur.rows = append(l.cur.rows, []any{it.ID, it.Title, it.Description, it.Link, it.ImageLink, links, string(it.Availability),
 		price, sale, currency, it.Brand, gtinCode, it.MPN, string(it.Condition), it.GoogleProductCategory, it.ProductType,
 		it.ItemGroupID, it.Color, it.Size, attrs, translationsJSON(trans), hash})
 	return len(l.cur.rows) + len(l.cur.rejected)
 }
 
-// digest is the content digest of an item of a feed in the shop's
-// language: every column staging keeps of it but the translations, each
+// digest is the content digest of a staged item: every column staging
+// keeps of it but the translations (which a publish does not carry), each
 // written with its length so that no two items share an encoding.
 func digest(it *feed.Item, links []string, attrs map[string]string) []byte {
 	h := sha256.New()
@@ -463,36 +460,17 @@ ON CONFLICT (external_id) DO UPDATE SET
 WHERE m.content_hash <> EXCLUDED.content_hash
 RETURNING (xmax = 0)`
 
-// upsertTranslationSQL merges a batch of a feed in another language: it
-// keeps the shop-language title and description (unless the item is new)
-// and adds the feed's text to the translations; the other columns are
-// set as a feed in the shop's language sets them. The digest then covers
-// the translations too, and is computed here, from the merged row.
+// upsertTranslationSQL merges a batch of a feed in another language: for
+// items staged already it only adds the feed's title and description to
+// their translations (the shop-language feed owns every other column);
+// items it brings that are not staged yet are staged from it, its text
+// standing in for the shop's language until a feed in that language comes.
 const upsertTranslationSQL = `
 INSERT INTO marketplace_products AS m (` + stagingColumns + `, content_hash, last_import_id)
-SELECT ` + stagingColumns + `, sha256(convert_to(jsonb_build_array(` + stagingColumns + `)::text, 'UTF8')), $1
-FROM import_batch
+SELECT ` + stagingColumns + `, content_hash, $1 FROM import_batch
 ON CONFLICT (external_id) DO UPDATE SET
-	link = EXCLUDED.link, image_link = EXCLUDED.image_link, additional_image_links = EXCLUDED.additional_image_links,
-	availability = EXCLUDED.availability, price_minor = EXCLUDED.price_minor, sale_price_minor = EXCLUDED.sale_price_minor,
-	currency = EXCLUDED.currency, brand = EXCLUDED.brand, gtin = EXCLUDED.gtin, mpn = EXCLUDED.mpn,
-	condition = EXCLUDED.condition, google_product_category = EXCLUDED.google_product_category,
-	product_type = EXCLUDED.product_type, item_group_id = EXCLUDED.item_group_id, color = EXCLUDED.color,
-	size = EXCLUDED.size, attributes = EXCLUDED.attributes, translations = m.translations || EXCLUDED.translations,
-	content_hash = sha256(convert_to(jsonb_build_array(EXCLUDED.external_id, m.title, m.description,
-		EXCLUDED.link, EXCLUDED.image_link, EXCLUDED.additional_image_links, EXCLUDED.availability, EXCLUDED.price_minor,
-		EXCLUDED.sale_price_minor, EXCLUDED.currency, EXCLUDED.brand, EXCLUDED.gtin, EXCLUDED.mpn, EXCLUDED.condition,
-		EXCLUDED.google_product_category, EXCLUDED.product_type, EXCLUDED.item_group_id, EXCLUDED.color, EXCLUDED.size,
-		EXCLUDED.attributes, m.translations || EXCLUDED.translations)::text, 'UTF8')),
-	last_import_id = $1, changed_at = now()
-WHERE (m.link, m.image_link, m.additional_image_links, m.availability, m.price_minor,
-		m.sale_price_minor, m.currency, m.brand, m.gtin, m.mpn, m.condition, m.google_product_category, m.product_type,
-		m.item_group_id, m.color, m.size, m.attributes, m.translations)
-	IS DISTINCT FROM
-	(EXCLUDED.link, EXCLUDED.image_link, EXCLUDED.additional_image_links, EXCLUDED.availability, EXCLUDED.price_minor,
-		EXCLUDED.sale_price_minor, EXCLUDED.currency, EXCLUDED.brand, EXCLUDED.gtin, EXCLUDED.mpn, EXCLUDED.condition,
-		EXCLUDED.google_product_category, EXCLUDED.product_type, EXCLUDED.item_group_id, EXCLUDED.color, EXCLUDED.size,
-		EXCLUDED.attributes, m.translations || EXCLUDED.translations)
+	translations = m.translations || EXCLUDED.translations, last_import_id = $1, changed_at = now()
+WHERE m.translations IS DISTINCT FROM m.translations || EXCLUDED.translations
 RETURNING (xmax = 0)`
 
 // flush loads the batch and the rejected rows, and records the progress,
