@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/storefleet/storefleet/internal/marketplace"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/tenantapp/internal/catalog"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
@@ -29,7 +30,10 @@ type productFormPage struct {
 	Price      string // the saved price, for people
 	Sale       string
 	Images     []catalog.Image // the product's images, in order
-	Picker     imagePicker     // the library to add images from (catalog.write)
+	// FeedImages are the image links of a published feed item not kept
+	// yet: waiting, being retried, or failed.
+	FeedImages []marketplace.ImageFetch
+	Picker     imagePicker // the library to add images from (catalog.write)
 }
 
 // catalogID reads the {id} of a route; a number too large for an id is no
@@ -88,6 +92,17 @@ func (h *Handler) renderProductForm(w http.ResponseWriter, r *http.Request, stat
 		}
 		if err := h.loadImages(r, &d); err != nil {
 			return err
+		}
+		if t.Entry.SchemaVersion >= marketplace.MinSchema {
+			fetches, err := marketplace.ImageFetches(r.Context(), t.Pool, d.Product.ID)
+			if err != nil {
+				return err
+			}
+			for _, f := range fetches {
+				if f.State != marketplace.FetchDone {
+					d.FeedImages = append(d.FeedImages, f)
+				}
+			}
 		}
 	}
 	d.page, d.Categories, d.States = h.page(r, title), cats, catalog.States
