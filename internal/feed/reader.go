@@ -6,7 +6,9 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -76,9 +78,14 @@ type Reader struct {
 	names  []string // normalised headers
 	idCol  int
 	opts   Options
-	seen   map[string]int // id → line of its first row
-	line   int            // where the last row started
-	err    error          // sticky: io.EOF or what stopped the reader
+	// seen maps the 128-bit digest of each id to the line of its first
+	// row: a million ids cost about 30 MB instead of 80 (the ids
+	// themselves are not kept), and two different ids share a digest with
+	// a chance of about 1 in 10^27 in such a feed.
+	seen  map[idDigest]int32
+	seeds [2]maphash.Seed
+	line  int   // where the last row started
+	err   error // sticky: io.EOF or what stopped the reader
 }
 
 // NewReader checks that in starts like a feed (a header line naming an id
@@ -113,7 +120,7 @@ func NewReader(in io.Reader, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{src: src, format: format, idCol: -1, opts: opts, seen: map[string]int{}}
+	r := &Reader{src: src, format: format, idCol: -1, opts: opts, seen: map[idDigest]int32{}, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	r.csv = csv.NewReader(br) // uses br as it is: the peeked bytes stay
 	if format == TSV {
 		r.csv.Comma = '\t'
@@ -454,14 +461,17 @@ func (r *Reader) checkID(it *Item, given bool) {
 		}
 		return
 	}
-	if first, dup := r.seen[it.ID]; dup {
+	d := idDigest{maphash.String(r.seeds[0], it.ID), maphash.String(r.seeds[1], it.ID)}
+	if first, dup := r.seen[d]; dup {
 		it.fail(KindDuplicateID, "id", nil, "id %q is already on line %d", short(it.ID), first)
 		return
 	}
-	// A copy: the id is a slice of the whole row's text, which the set
-	// must not keep alive.
-	r.seen[strings.Clone(it.ID)] = it.Line
+	r.seen[d] = int32(min(it.Line, math.MaxInt32))
 }
+
+// idDigest is the digest of an id, two 64-bit hashes under independent
+// seeds.
+type idDigest [2]uint64
 
 // prices reads the price and the sale price, and compares them.
 func (r *Reader) prices(it *Item, priceText, saleText string) {

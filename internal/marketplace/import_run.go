@@ -206,9 +206,10 @@ func (r *Runner) load(ctx context.Context, v *Vendor, imp *Import) error {
 		return err
 	}
 	// The file is read and checked a batch ahead of the database, so
-	// parsing and loading overlap.
+	// parsing and loading overlap; the hand-over is unbuffered, so no more
+	// than two batches are in memory at once.
 	g, gctx := errgroup.WithContext(ctx)
-	batches := make(chan *batch, 1)
+	batches := make(chan *batch)
 	g.Go(func() error {
 		defer close(batches)
 		bt := &batcher{importID: imp.ID, translation: translation, lang: imp.Language, ids: map[string]bool{}}
