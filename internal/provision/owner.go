@@ -127,13 +127,13 @@ func (p *Provisioner) vendorLink(v *platform.Vendor, path string) (string, error
 // noted in the vendor's history, and `provisioner invite-owner` sends it
 // again.
 func (p *Provisioner) inviteNewOwner(ctx context.Context, id int64) {
+	if !p.o.Mailer.Configured() {
+		p.log.Info("owner invitation not sent: e-mail is not configured", "vendor_id", id)
+		return
+	}
 	v, err := p.o.Store.VendorByID(ctx, id)
 	if err != nil {
 		p.log.Error("owner invitation: find vendor", "vendor_id", id, "err", err)
-		return
-	}
-	if !p.o.Mailer.Configured() {
-		p.log.Info("owner invitation not sent: e-mail is not configured", "vendor", v.Slug)
 		return
 	}
 	inv, err := p.InviteOwner(ctx, platform.Actor{Kind: "system", Name: "provisioner"}, v.Slug, "")
