@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -90,13 +89,7 @@ func (h *Handler) apiImportList(w http.ResponseWriter, r *http.Request) error {
 		list = list[:limit]
 		next = &list[limit-1].ID
 	}
-	stalled := false
-	for _, i := range list {
-		stalled = stalled || i.Stalled(time.Now())
-	}
-	if stalled {
-		h.requestWork(ctx, t, marketplace.WorkImports)
-	}
+	wakeStalled(ctx, h, t, marketplace.WorkImports, list...)
 	if list == nil {
 		list = []*marketplace.Import{}
 	}
@@ -173,9 +166,7 @@ func (h *Handler) apiImportGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if imp.Stalled(time.Now()) {
-		h.requestWork(ctx, tenant.FromContext(ctx), marketplace.WorkImports)
-	}
+	wakeStalled(ctx, h, tenant.FromContext(ctx), marketplace.WorkImports, imp)
 	web.WriteJSON(w, http.StatusOK, imp)
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -271,13 +270,7 @@ func (h *Handler) apiPublishList(w http.ResponseWriter, r *http.Request) error {
 		list = list[:limit]
 		next = &list[limit-1].ID
 	}
-	stalled := false
-	for _, p := range list {
-		stalled = stalled || p.Stalled(time.Now())
-	}
-	if stalled {
-		h.requestWork(ctx, t, marketplace.WorkPublishes)
-	}
+	wakeStalled(ctx, h, t, marketplace.WorkPublishes, list...)
 	if list == nil {
 		list = []*marketplace.Publish{}
 	}
@@ -293,9 +286,7 @@ func (h *Handler) apiPublishGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if pub.Stalled(time.Now()) {
-		h.requestWork(ctx, t, marketplace.WorkPublishes)
-	}
+	wakeStalled(ctx, h, t, marketplace.WorkPublishes, pub)
 	web.WriteJSON(w, http.StatusOK, pub)
 	return nil
 }

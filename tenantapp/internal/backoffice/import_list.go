@@ -83,15 +83,11 @@ func (h *Handler) renderImportList(w http.ResponseWriter, r *http.Request, statu
 		list = list[:perPage]
 		p.NextURL = t.Base + "/admin/imports?" + url.Values{"before": {strconv.FormatInt(list[perPage-1].ID, 10)}}.Encode()
 	}
-	stalled := false
 	for _, i := range list {
 		p.Imports = append(p.Imports, h.viewImport(t, i))
 		p.Running = p.Running || i.Open()
-		stalled = stalled || i.Stalled(time.Now())
 	}
-	if stalled {
-		h.requestWork(ctx, t, marketplace.WorkImports)
-	}
+	wakeStalled(ctx, h, t, marketplace.WorkImports, list...)
 	return h.templates.Render(w, status, "admin_imports", p)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -40,6 +41,23 @@ func (h *Handler) requestWork(ctx context.Context, t *tenant.Tenant, kind string
 	}
 	if err := h.work.RequestWork(ctx, t.Entry.VendorID, kind); err != nil {
 		h.log.Warn("cannot ask for marketplace work to be run; it stays queued", "vendor", t.Entry.Slug, "kind", kind, "err", err)
+	}
+}
+
+// stallable is queued work described in the vendor's database (an
+// import, a publish) that can tell whether it has lost its worker.
+type stallable interface{ Stalled(now time.Time) bool }
+
+// wakeStalled asks the job system again for kind's work if any of items
+// has lost its worker: a request whose job went missing (a control plane
+// that stopped) is taken up the next time someone looks at its page.
+func wakeStalled[T stallable](ctx context.Context, h *Handler, t *tenant.Tenant, kind string, items ...T) {
+	now := time.Now()
+	for _, it := range items {
+		if it.Stalled(now) {
+			h.requestWork(ctx, t, kind)
+			return
+		}
 	}
 }
 

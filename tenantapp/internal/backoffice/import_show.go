@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -46,9 +45,7 @@ func (h *Handler) importShow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if imp.Stalled(time.Now()) {
-		h.requestWork(ctx, t, marketplace.WorkImports)
-	}
+	wakeStalled(ctx, h, t, marketplace.WorkImports, imp)
 	p := importShowPage{page: h.page(r, fmt.Sprintf("Import %d", imp.ID)), Import: h.viewImport(t, imp),
 		CanWrite: Current(ctx).Can("catalog.write")}
 	if imp.RowsRejected > 0 {

@@ -75,15 +75,11 @@ func (h *Handler) publishList(w http.ResponseWriter, r *http.Request) error {
 		list = list[:perPage]
 		p.NextURL = t.Base + "/admin/publishes?" + url.Values{"before": {strconv.FormatInt(list[perPage-1].ID, 10)}}.Encode()
 	}
-	stalled := false
 	for _, pub := range list {
 		p.Publishes = append(p.Publishes, h.viewPublish(t, pub))
 		p.Running = p.Running || pub.Open()
-		stalled = stalled || pub.Stalled(time.Now())
 	}
-	if stalled {
-		h.requestWork(ctx, t, marketplace.WorkPublishes)
-	}
+	wakeStalled(ctx, h, t, marketplace.WorkPublishes, list...)
 	return h.templates.Render(w, http.StatusOK, "admin_publishes", p)
 }
 

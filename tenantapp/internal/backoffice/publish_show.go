@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -138,9 +137,7 @@ func (h *Handler) publishShow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if pub.Stalled(time.Now()) {
-		h.requestWork(ctx, t, marketplace.WorkPublishes)
-	}
+	wakeStalled(ctx, h, t, marketplace.WorkPublishes, pub)
 	d := &publishShowPage{}
 	if raw := h.sessions.PopString(ctx, keyUndoSummary); raw != "" {
 		var s undoSummary
