@@ -16,6 +16,11 @@ import (
 	"github.com/storefleet/storefleet/internal/money"
 )
 
+// MaxColumns bounds the columns of a feed: each column of a row is kept
+// (unknown ones as attributes), so a header of thousands of columns would
+// make every row that many values.
+const MaxColumns = 200
+
 // ErrNotAFeed means the input is not a product feed the reader can read:
 // empty, binary, HTML, or a header without the columns of a feed. Errors
 // from NewReader wrap it with the reason.
@@ -222,6 +227,9 @@ func sniff(head []byte) (Format, error) {
 }
 
 func (r *Reader) setHeader(header []string) error {
+	if len(header) > MaxColumns {
+		return fmt.Errorf("%w: the header has %d columns, at most %d are read", ErrNotAFeed, len(header), MaxColumns)
+	}
 	r.header = append([]string(nil), header...) // ReuseRecord: the slice is reused
 	r.cols = make([]column, len(header))
 	r.names = make([]string, len(header))

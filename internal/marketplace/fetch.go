@@ -100,6 +100,10 @@ func (r *Runner) get(ctx context.Context, u string, limit int64) (io.ReadCloser,
 	req.Header.Set("User-Agent", "Storefleet/1 (+marketplace import)")
 	resp, err := r.http.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = Redact(ue.URL)
+		}
 		return nil, nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -120,7 +124,23 @@ type HTTPStatusError struct {
 }
 
 func (e *HTTPStatusError) Error() string {
-	return fmt.Sprintf("%s answered %d %s", e.URL, e.Status, http.StatusText(e.Status))
+	return fmt.Sprintf("%s answered %d %s", Redact(e.URL), e.Status, http.StatusText(e.Status))
+}
+
+// Redact is a link as errors, logs and the platform's console may show
+// it: scheme, host and path, without the query (feed links often carry an
+// access token there) or user information.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a link)"
+	}
+	out := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	s := out.String()
+	if u.RawQuery != "" {
+		s += "?…"
+	}
+	return s
 }
 
 // Temporary reports whether trying again later may help (5xx, 429, 408).

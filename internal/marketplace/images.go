@@ -121,6 +121,22 @@ func HasOpenImageFetches(ctx context.Context, db *pgxpool.Pool) (bool, error) {
 // later if it may pass); only a failure to reach the vendor's database
 // ends the drain with an error.
 func (r *Runner) drainImages(ctx context.Context, v *Vendor) (time.Time, error) {
+	// One drain per vendor at a time, so that ImageConcurrency bounds the
+	// vendor's fetches whatever number of jobs are asked for it: the
+	// others come back later.
+	lock, err := v.Pool.Acquire(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer lock.Release()
+	var mine bool
+	if err := lock.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, imagesLock).Scan(&mine); err != nil {
+		return time.Time{}, fmt.Errorf("take the image fetches' lock: %w", err)
+	}
+	if !mine {
+		return time.Now().Add(30 * time.Second), nil
+	}
+	defer func() { _, _ = lock.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, imagesLock) }()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.ImageConcurrency)
 	var empty atomic.Bool
@@ -149,6 +165,10 @@ func (r *Runner) drainImages(ctx context.Context, v *Vendor) (time.Time, error) 
 	return nextDue(ctx, v.Pool, `SELECT min(CASE WHEN state = 'pending' THEN run_after ELSE locked_until END)
 		FROM image_fetches WHERE state IN ('pending', 'running')`)
 }
+
+// imagesLock is the session-level advisory lock a drain of a vendor's
+// image fetches holds.
+const imagesLock = 0x6d6b7469 // "mkti"
 
 // claimImageFetch takes the oldest due fetch: pending and due, or running
 // under a lease that ran out (its worker died).

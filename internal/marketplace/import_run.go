@@ -23,8 +23,13 @@ import (
 // Import settings.
 const (
 	// batchRows is how many rows are loaded per transaction; progress and
-	// the cancel flag are read between batches.
+	// the cancel flag are read between batches. A batch is also cut when
+	// its rows' text passes batchBytes, so that feeds of long rows do not
+	// hold hundreds of megabytes per batch.
 	batchRows = 5000
+	// feedDownloadTimeout bounds the download of a feed given as a link.
+	feedDownloadTimeout = 30 * time.Minute
+	batchBytes          = 16 << 20
 	// maxImportAttempts is how often an import interrupted by a dying
 	// worker is started again before it is marked failed.
 	maxImportAttempts = 3
@@ -83,8 +88,12 @@ func claimImport(ctx context.Context, pool *pgxpool.Pool) (*Import, error) {
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
 	var id int64
+	// One import of a vendor runs at a time, in the order they were
+	// asked for: two jobs draining one vendor (a new request while one
+	// runs) must not load two feeds into staging side by side.
 	err = tx.QueryRow(ctx, `SELECT id FROM imports
-		WHERE state = 'queued' OR (state = 'running' AND locked_until < now())
+		WHERE (state = 'queued' OR (state = 'running' AND locked_until < now()))
+		  AND NOT EXISTS (SELECT 1 FROM imports WHERE state = 'running' AND locked_until >= now())
 		ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&id)
 	if err != nil {
 		return nil, err
@@ -231,7 +240,7 @@ func (r *Runner) load(ctx context.Context, v *Vendor, imp *Import) error {
 			if err != nil {
 				return err
 			}
-			if bt.add(it) >= batchRows {
+			if bt.add(it) >= batchRows || bt.bytes >= batchBytes {
 				if err := send(); err != nil {
 					return err
 				}
@@ -252,13 +261,18 @@ func (r *Runner) load(ctx context.Context, v *Vendor, imp *Import) error {
 // fetchFeed downloads a URL import's feed into the bucket, so that a
 // restart reads the same file.
 func (r *Runner) fetchFeed(ctx context.Context, v *Vendor, imp *Import) error {
+	// A server that trickles the file must not hold a worker for hours.
+	ctx, cancel := context.WithTimeout(ctx, feedDownloadTimeout)
+	defer cancel()
 	body, _, err := r.get(ctx, imp.SourceURL, r.cfg.MaxFeedBytes)
 	if err != nil {
 		return err
 	}
 	defer body.Close()
 	key := newObjectKey(time.Now())
-	info, err := v.Objects.PutObject(ctx, v.Bucket, key, body, -1, minio.PutObjectOptions{ContentType: "text/plain"})
+	// Of unknown size, the object is sent in parts of 16 MiB: the client
+	// would otherwise buffer a part of half a gigabyte.
+	info, err := v.Objects.PutObject(ctx, v.Bucket, key, body, -1, minio.PutObjectOptions{ContentType: "text/plain", PartSize: 16 << 20})
 	if err != nil {
 		_ = v.Objects.RemoveObject(context.WithoutCancel(ctx), v.Bucket, key, minio.RemoveObjectOptions{})
 		if errors.Is(err, errTooBig) {
@@ -298,6 +312,7 @@ type batcher struct {
 	ids         map[string]bool // ids in the batch (the reader reports repeats across the file)
 	read        int64
 	cur         batch
+	bytes       int // of the text in cur, roughly
 }
 
 // take hands over the batch so far, or nil if nothing was read since the
@@ -308,7 +323,7 @@ func (bt *batcher) take() *batch {
 	}
 	b := bt.cur
 	b.read = bt.read
-	bt.cur = batch{}
+	bt.cur, bt.bytes = batch{}, 0
 	clear(bt.ids)
 	return &b
 }
@@ -382,6 +397,13 @@ func (l *batcher) add(it *feed.Item) int {
 		links = []string{}
 	}
 	hash := digest(it, links, attrs)
+	l.bytes += len(it.Title) + len(it.Description) + len(it.Link) + len(it.ImageLink) + 64
+	for _, v := range links {
+		l.bytes += len(v)
+	}
+	for k, v := range attrs {
+		l.bytes += len(k) + len(v) + 32
+	}
 	l.cur.rows = append(l.cur.rows, []any{it.ID, it.Title, it.Description, it.Link, it.ImageLink, links, string(it.Availability),
 		price, sale, currency, it.Brand, gtinCode, it.MPN, string(it.Condition), it.GoogleProductCategory, it.ProductType,
 		it.ItemGroupID, it.Color, it.Size, attrs, translationsJSON(trans), hash})

@@ -459,8 +459,12 @@ func claimPublish(ctx context.Context, pool *pgxpool.Pool) (*Publish, error) {
 	var p *Publish
 	err := database.Transact(ctx, pool, func(tx pgx.Tx) error {
 		var id int64
+		// One publish of a vendor runs at a time, in the order they were
+		// asked for, so that each one's snapshot is what the one before
+		// left and undo can take them back newest first.
 		err := tx.QueryRow(ctx, `SELECT id FROM publishes
-			WHERE state = 'queued' OR (state = 'running' AND locked_until < now())
+			WHERE (state = 'queued' OR (state = 'running' AND locked_until < now()))
+			  AND NOT EXISTS (SELECT 1 FROM publishes WHERE state = 'running' AND locked_until >= now())
 			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&id)
 		if err != nil {
 			return err

@@ -96,6 +96,12 @@ func (f *StagedFilter) Check() FieldErrors {
 	if utf8.RuneCountInString(f.Brand) > 150 {
 		errs["brand"] = "A brand has at most 150 characters."
 	}
+	// The database refuses text with a NUL or broken UTF-8 outright.
+	for field, v := range map[string]string{"q": f.Q, "brand": f.Brand} {
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			errs[field] = "Use plain text: this has characters that cannot be searched for."
+		}
+	}
 	f.GTIN = gtin.Normalize(f.GTIN)
 	if f.GTIN != "" && !gtinShape(f.GTIN) {
 		errs["gtin"] = "A GTIN has 8, 12, 13 or 14 digits."

@@ -127,3 +127,12 @@ func TestDescribeFilterPrices(t *testing.T) {
 		}
 	}
 }
+
+// Text the database would refuse is a field error, not a failed query.
+func TestStagedFilterRefusesUnsearchableText(t *testing.T) {
+	for _, f := range []marketplace.StagedFilter{{Q: "a\x00b"}, {Brand: "\xff\xfe"}} {
+		if errs := f.Check(); len(errs) != 1 {
+			t.Errorf("%+v: %v", f, errs)
+		}
+	}
+}

@@ -69,6 +69,21 @@ func isFeedUpload(r *http.Request) bool {
 		(strings.HasSuffix(r.URL.Path, "/admin/imports") || strings.HasSuffix(r.URL.Path, "/api/v1/vendor/imports"))
 }
 
+// mayUploadFeed reports whether a feed upload comes from someone signed
+// in here, so that only they, never an anonymous client, may send a body
+// as large as a feed: an API request has its member already (its token is
+// checked before bodies are limited); a back-office one has a session
+// that names a member of this shop (who is checked in full later).
+func (h *Handler) mayUploadFeed(r *http.Request) bool {
+	ctx := r.Context()
+	if Current(ctx) != nil {
+		return true
+	}
+	t := tenant.FromContext(ctx)
+	return strings.HasSuffix(r.URL.Path, "/admin/imports") && t != nil &&
+		h.sessions.GetInt64(ctx, keyStaff) != 0 && h.sessions.GetInt64(ctx, keyVendor) == t.Entry.VendorID
+}
+
 // importRoutes declares the marketplace import pages (issue 6): imports,
 // their rejected rows, the staging area and publishes.
 func (h *Handler) importRoutes(in *mux.Router) {

@@ -34,7 +34,7 @@ func (h *Handler) limitBody(next http.Handler) http.Handler {
 		limit := int64(maxFormBody)
 		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
 			limit = maxUploadBody
-			if isFeedUpload(r) {
+			if isFeedUpload(r) && h.mayUploadFeed(r) {
 				limit = maxFeedBody
 			}
 		}
