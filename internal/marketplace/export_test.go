@@ -5,3 +5,6 @@ func SetAfterChunk(r *Runner, fn func(publishID int64)) { r.afterChunk = fn }
 
 // DescribeFilter is StagedFilter.describe, for tests.
 func DescribeFilter(f StagedFilter) string { return f.describe() }
+
+// EndImport is endImport, for tests.
+var EndImport = endImport

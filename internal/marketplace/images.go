@@ -200,7 +200,7 @@ func (r *Runner) runImageFetch(ctx context.Context, v *Vendor, f *ImageFetch) er
 		// Claimed that often only if its workers kept dying on it.
 		err = permanent{fmt.Errorf("the fetch was interrupted %d times and has been stopped", maxImageAttempts)}
 	} else {
-		stop := keepLease(workCtx, v.Pool, "image_fetches", f.ID, cancel)
+		stop := keepLease(workCtx, v.Pool, "image_fetches", f.ID, f.Attempts, cancel)
 		note, err = r.keepImage(workCtx, v, f)
 		stop()
 	}

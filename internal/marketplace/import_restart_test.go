@@ -62,3 +62,27 @@ func TestImportInterruptedIsTakenUpAgain(t *testing.T) {
 		t.Errorf("an import interrupted 3 times: %+v", got)
 	}
 }
+
+// A worker cut off from the database past its lease, whose import another
+// worker has claimed since, cannot record an end over the new attempt.
+func TestStaleWorkerCannotEndAnImport(t *testing.T) {
+	t.Parallel()
+	s := newShop(t, "fenced")
+	ctx := context.Background()
+	imp := s.upload(t, "f.tsv", []byte("id\ttitle\tprice\nF-1\tOne\t1.00 EUR\n"), "")
+	if _, err := s.v.Pool.Exec(ctx, `UPDATE imports SET state = 'running', attempts = 2, locked_until = now() + interval '1 minute' WHERE id = $1`, imp.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := marketplace.EndImport(ctx, s.v.Pool, imp.ID, 1, marketplace.StateFailed, "stale"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := marketplace.GetImport(ctx, s.v.Pool, imp.ID); got.State != marketplace.StateRunning || got.Error != "" {
+		t.Errorf("attempt 1 ended attempt 2's import: %+v", got)
+	}
+	if err := marketplace.EndImport(ctx, s.v.Pool, imp.ID, 2, marketplace.StateFinished, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := marketplace.GetImport(ctx, s.v.Pool, imp.ID); got.State != marketplace.StateFinished {
+		t.Errorf("the current attempt could not end it: %+v", got)
+	}
+}

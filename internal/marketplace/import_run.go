@@ -39,8 +39,12 @@ const (
 	maxStagedTitle = 300
 )
 
-// ErrCancelled stops an import whose cancel was asked for.
+// errCancelled stops an import whose cancel was asked for.
 var errCancelled = errors.New("cancelled")
+
+// errLostLease stops a worker whose import another worker has claimed
+// since (its lease ran out while it was cut off).
+var errLostLease = errors.New("the import was taken over by another worker")
 
 func (r *Runner) drainImports(ctx context.Context, v *Vendor) (time.Time, error) {
 	for ctx.Err() == nil {
@@ -122,24 +126,27 @@ func claimImport(ctx context.Context, pool *pgxpool.Pool) (*Import, error) {
 func (r *Runner) runImport(ctx context.Context, v *Vendor, imp *Import) error {
 	log := v.Log.With("import", imp.ID)
 	if imp.Attempts > maxImportAttempts {
-		return endImport(ctx, v.Pool, imp.ID, StateFailed,
+		return endImport(ctx, v.Pool, imp.ID, imp.Attempts, StateFailed,
 			fmt.Sprintf("The import was interrupted %d times and has been stopped. Start it again.", maxImportAttempts))
 	}
 	if imp.CancelRequested {
-		return endImport(ctx, v.Pool, imp.ID, StateCancelled, "")
+		return endImport(ctx, v.Pool, imp.ID, imp.Attempts, StateCancelled, "")
 	}
 	workCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := keepLease(workCtx, v.Pool, "imports", imp.ID, cancel)
+	stop := keepLease(workCtx, v.Pool, "imports", imp.ID, imp.Attempts, cancel)
 	start := time.Now()
 	err := r.load(workCtx, v, imp)
 	stop()
 	switch {
 	case err == nil:
 		log.Info("import finished", "took", time.Since(start).Round(time.Millisecond))
-		return endImport(ctx, v.Pool, imp.ID, StateFinished, "")
+		return endImport(ctx, v.Pool, imp.ID, imp.Attempts, StateFinished, "")
 	case errors.Is(err, errCancelled):
-		return endImport(ctx, v.Pool, imp.ID, StateCancelled, "")
+		return endImport(ctx, v.Pool, imp.ID, imp.Attempts, StateCancelled, "")
+	case errors.Is(err, errLostLease):
+		log.Warn("import taken over by another worker; this one stops")
+		return nil
 	case ctx.Err() != nil:
 		return ctx.Err() // stopping: the lease runs out and the import starts again
 	case workCtx.Err() != nil:
@@ -150,7 +157,7 @@ func (r *Runner) runImport(ctx context.Context, v *Vendor, imp *Import) error {
 	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.SQLState(), "08") {
 		return err // the database connection: try again later
 	}
-	return endImport(ctx, v.Pool, imp.ID, StateFailed, failureMessage(err))
+	return endImport(ctx, v.Pool, imp.ID, imp.Attempts, StateFailed, failureMessage(err))
 }
 
 // failureMessage says why an import failed, for the vendor.
@@ -170,9 +177,11 @@ func failureMessage(err error) string {
 	return trim("The import stopped: "+err.Error(), 2000)
 }
 
-func endImport(ctx context.Context, pool *pgxpool.Pool, id int64, state, msg string) error {
+// endImport records how the attempt-th attempt of an import ended, unless
+// the import is another worker's by now.
+func endImport(ctx context.Context, pool *pgxpool.Pool, id int64, attempt int, state, msg string) error {
 	_, err := pool.Exec(context.WithoutCancel(ctx), `UPDATE imports SET state = $2, error = $3, finished_at = now(), locked_until = NULL
-		WHERE id = $1`, id, state, trim(msg, 2000))
+		WHERE id = $1 AND attempts = $4 AND state = 'running'`, id, state, trim(msg, 2000), attempt)
 	if err != nil {
 		return fmt.Errorf("record the end of import %d: %w", id, err)
 	}
@@ -210,7 +219,7 @@ func (r *Runner) load(ctx context.Context, v *Vendor, imp *Import) error {
 	}
 	defer conn.Release()
 	translation := imp.Language != "" && imp.Language != shopLang
-	l := &loader{conn: conn.Conn(), importID: imp.ID, translation: translation}
+	l := &loader{conn: conn.Conn(), importID: imp.ID, attempt: imp.Attempts, translation: translation}
 	if err := l.prepare(ctx); err != nil {
 		return err
 	}
@@ -293,6 +302,7 @@ func (r *Runner) fetchFeed(ctx context.Context, v *Vendor, imp *Import) error {
 type loader struct {
 	conn        *pgx.Conn
 	importID    int64
+	attempt     int // the claim's attempt: a batch of an older one is not loaded
 	translation bool // the feed is in another language than the shop's
 }
 
@@ -550,8 +560,11 @@ func (l *loader) flush(ctx context.Context, b *batch) error {
 	var cancel bool
 	err = tx.QueryRow(ctx, `UPDATE imports SET rows_read = $2, rows_imported = rows_imported + $3,
 			rows_rejected = rows_rejected + $4, rows_new = rows_new + $5, rows_changed = rows_changed + $6
-		WHERE id = $1 RETURNING cancel_requested`,
-		l.importID, b.read, len(b.rows), len(b.rejected), created, changed).Scan(&cancel)
+		WHERE id = $1 AND attempts = $7 AND state = 'running' RETURNING cancel_requested`,
+		l.importID, b.read, len(b.rows), len(b.rejected), created, changed, l.attempt).Scan(&cancel)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errLostLease // rolled back: the worker that has the import now loads it
+	}
 	if err != nil {
 		return fmt.Errorf("record progress: %w", err)
 	}

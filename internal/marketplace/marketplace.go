@@ -121,10 +121,12 @@ func (r *Runner) Drain(ctx context.Context, kind string, v *Vendor) (time.Time, 
 // extended every lease/3 while its worker runs.
 const lease = 2 * time.Minute
 
-// keepLease extends the lease of row id of table until the returned stop
-// is called; if the lease cannot be extended (the database is gone), ctx
-// of the work is cancelled through cancel.
-func keepLease(ctx context.Context, pool *pgxpool.Pool, table string, id int64, cancel context.CancelFunc) (stop func()) {
+// keepLease extends the lease of row id of table, claimed as its
+// attempt-th attempt, until the returned stop is called. If the lease
+// cannot be extended (the database is gone) or is not this worker's any
+// more (it ran out and another worker claimed the row: the attempt
+// differs), the work's ctx is cancelled through cancel.
+func keepLease(ctx context.Context, pool *pgxpool.Pool, table string, id int64, attempt int, cancel context.CancelFunc) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -139,7 +141,14 @@ func keepLease(ctx context.Context, pool *pgxpool.Pool, table string, id int64, 
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				_, err := pool.Exec(ctx, `UPDATE `+table+` SET locked_until = now() + make_interval(secs => $2) WHERE id = $1`, id, lease.Seconds())
+				uctx, ucancel := context.WithTimeout(ctx, lease/3)
+				tag, err := pool.Exec(uctx, `UPDATE `+table+` SET locked_until = now() + make_interval(secs => $2)
+					WHERE id = $1 AND attempts = $3 AND state = 'running'`, id, lease.Seconds(), attempt)
+				ucancel()
+				if err == nil && tag.RowsAffected() == 0 {
+					cancel() // another worker has it now
+					return
+				}
 				if err != nil {
 					failures++
 					if failures >= 2 {

@@ -492,7 +492,7 @@ func (r *Runner) runPublish(ctx context.Context, v *Vendor, p *Publish) error {
 	}
 	workCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := keepLease(workCtx, v.Pool, "publishes", p.ID, cancel)
+	stop := keepLease(workCtx, v.Pool, "publishes", p.ID, p.Attempts, cancel)
 	start := time.Now()
 	err := r.publishAll(workCtx, v, p)
 	stop()
