@@ -302,7 +302,7 @@ func (r *Runner) fetchFeed(ctx context.Context, v *Vendor, imp *Import) error {
 type loader struct {
 	conn        *pgx.Conn
 	importID    int64
-	attempt     int // the claim's attempt: a batch of an older one is not loaded
+	attempt     int  // the claim's attempt: a batch of an older one is not loaded
 	translation bool // the feed is in another language than the shop's
 }
 
