@@ -8,3 +8,6 @@ func DescribeFilter(f StagedFilter) string { return f.describe() }
 
 // EndImport is endImport, for tests.
 var EndImport = endImport
+
+// PublicAddr is publicAddr, for tests.
+var PublicAddr = publicAddr

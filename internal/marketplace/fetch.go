@@ -45,9 +45,47 @@ func CheckURL(raw string) (*url.URL, error) {
 // loopback, private, link-local, multicast or unspecified.
 func publicAddr(a netip.Addr) bool {
 	a = a.Unmap()
-	return a.IsValid() && !a.IsLoopback() && !a.IsPrivate() && !a.IsLinkLocalUnicast() && !a.IsLinkLocalMulticast() &&
-		!a.IsInterfaceLocalMulticast() && !a.IsMulticast() && !a.IsUnspecified() &&
-		!netip.MustParsePrefix("100.64.0.0/10").Contains(a) // carrier-grade NAT
+	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	// IPv6 addresses that carry an IPv4 one (NAT64, 6to4) lead where it
+	// leads.
+	if a.Is6() {
+		b := a.As16()
+		for _, p := range embedsIPv4 {
+			if p.prefix.Contains(a) {
+				return publicAddr(netip.AddrFrom4([4]byte(b[p.at : p.at+4])))
+			}
+		}
+	}
+	return true
+}
+
+// nonPublic are ranges that are not public beyond what netip knows.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),     // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
+	netip.MustParsePrefix("192.0.0.0/24"),  // protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, and broadcast
+	netip.MustParsePrefix("::/96"),         // IPv4-compatible (deprecated)
+}
+
+// embedsIPv4 are IPv6 prefixes whose addresses carry an IPv4 address, and
+// where it starts.
+var embedsIPv4 = []struct {
+	prefix netip.Prefix
+	at     int
+}{
+	{netip.MustParsePrefix("64:ff9b::/96"), 12},   // NAT64
+	{netip.MustParsePrefix("64:ff9b:1::/48"), 12}, // local NAT64
+	{netip.MustParsePrefix("2002::/16"), 2},       // 6to4
 }
 
 // newHTTPClient is the client for feed URLs and image links: every
