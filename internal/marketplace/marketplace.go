@@ -27,7 +27,7 @@ import (
 )
 
 // MinSchema is the vendor schema version that has the marketplace tables.
-const MinSchema = 10
+const MinSchema = 11
 
 // Vendor is what a job needs of one vendor: its database as its own role
 // and its bucket.

@@ -709,6 +709,7 @@ func (r *Runner) writeChunk(ctx context.Context, tx pgx.Tx, p *Publish, after in
 		// The snapshot, for undo: the product before (updated ones), the
 		// staged row's link before (every item that was not skipped).
 		{"record the outcomes", `UPDATE publish_items i SET outcome = pl.outcome, note = pl.note, product_id = pl.pid,
+				written_at = now(),
 				product_before = CASE WHEN pl.outcome = 'updated' THEN jsonb_build_object(
 					'title', pl.b_title, 'description', pl.b_description, 'price_minor', pl.b_price,
 					'sale_price_minor', pl.b_sale, 'currency', pl.b_currency, 'gtin', pl.b_gtin, 'brand', pl.b_brand,

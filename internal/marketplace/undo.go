@@ -223,7 +223,7 @@ func (u *undo) run(ctx context.Context) error {
 // items reads the publish's items of one outcome with their products.
 func (u *undo) items(ctx context.Context, outcome string) ([]undoItem, error) {
 	rows, err := u.tx.Query(ctx, `SELECT i.product_id, coalesce(p.sku, m.external_id), coalesce(p.title, m.title), p.id IS NOT NULL,
-			coalesce(p.updated_at > $3, false),
+			coalesce(p.updated_at > coalesce(i.written_at, $3), false),
 			EXISTS (SELECT FROM inventory_movements mv WHERE mv.product_id = i.product_id AND NOT (mv.kind = 'adjustment' AND mv.reference = $4)),
 			coalesce(p.stock_on_hand, 0), coalesce(p.stock_reserved, 0),
 			coalesce((SELECT sum(mv.quantity) FROM inventory_movements mv
