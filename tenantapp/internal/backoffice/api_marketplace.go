@@ -1,6 +1,7 @@
 package backoffice
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"mime"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/storefleet/storefleet/internal/marketplace"
 	"github.com/storefleet/storefleet/internal/web"
@@ -73,6 +75,16 @@ func apiPaging(q url.Values, name string, def, maxLimit int, errs catalog.FieldE
 // GET /api/v1/vendor/imports: the imports, newest first; ?before=<id>
 // pages back.
 func (h *Handler) apiImportList(w http.ResponseWriter, r *http.Request) error {
+	return apiQueuedList(h, w, r, marketplace.WorkImports, "imports", marketplace.ListImports,
+		func(i *marketplace.Import) int64 { return i.ID })
+}
+
+// apiQueuedList answers a page of a shop's imports or publishes (kind),
+// newest first, under key with the id to ask for the next page from
+// (?before=<id>), and asks the job system again for any that lost their
+// worker.
+func apiQueuedList[T stallable](h *Handler, w http.ResponseWriter, r *http.Request, kind, key string,
+	list func(ctx context.Context, db *pgxpool.Pool, before int64, limit int) ([]T, error), id func(T) int64) error {
 	ctx := r.Context()
 	t := tenant.FromContext(ctx)
 	errs := catalog.FieldErrors{}
@@ -80,20 +92,21 @@ func (h *Handler) apiImportList(w http.ResponseWriter, r *http.Request) error {
 	if len(errs) > 0 {
 		return apiFieldErrors(errs)
 	}
-	list, err := marketplace.ListImports(ctx, t.Pool, before, limit+1)
+	items, err := list(ctx, t.Pool, before, limit+1)
 	if err != nil {
 		return err
 	}
 	var next *int64
-	if len(list) > limit {
-		list = list[:limit]
-		next = &list[limit-1].ID
+	if len(items) > limit {
+		items = items[:limit]
+		last := id(items[limit-1])
+		next = &last
 	}
-	wakeStalled(ctx, h, t, marketplace.WorkImports, list...)
-	if list == nil {
-		list = []*marketplace.Import{}
+	wakeStalled(ctx, h, t, kind, items...)
+	if items == nil {
+		items = []T{}
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"imports": list, "next_before": next})
+	web.WriteJSON(w, http.StatusOK, map[string]any{key: items, "next_before": next})
 	return nil
 }
 

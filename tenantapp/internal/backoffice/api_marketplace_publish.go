@@ -254,28 +254,8 @@ func (h *Handler) apiPublishCreate(w http.ResponseWriter, r *http.Request) error
 // GET /api/v1/vendor/publishes: the publishes, newest first; ?before=<id>
 // pages back.
 func (h *Handler) apiPublishList(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	t := tenant.FromContext(ctx)
-	errs := catalog.FieldErrors{}
-	before, limit := apiPaging(r.URL.Query(), "before", 25, 100, errs)
-	if len(errs) > 0 {
-		return apiFieldErrors(errs)
-	}
-	list, err := marketplace.ListPublishes(ctx, t.Pool, before, limit+1)
-	if err != nil {
-		return err
-	}
-	var next *int64
-	if len(list) > limit {
-		list = list[:limit]
-		next = &list[limit-1].ID
-	}
-	wakeStalled(ctx, h, t, marketplace.WorkPublishes, list...)
-	if list == nil {
-		list = []*marketplace.Publish{}
-	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"publishes": list, "next_before": next})
-	return nil
+	return apiQueuedList(h, w, r, marketplace.WorkPublishes, "publishes", marketplace.ListPublishes,
+		func(p *marketplace.Publish) int64 { return p.ID })
 }
 
 // GET /api/v1/vendor/publishes/{id}: a publish's state and counts.
