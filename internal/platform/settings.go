@@ -30,6 +30,7 @@ var Settings = []Setting{
 	{Key: "backup.verify_sample", Kind: "int", Default: "3", Min: 0, Max: 1000, Help: "how many vendors' newest backups each verification run checks"},
 	{Key: "backup.retention_daily", Kind: "int", Default: "7", Min: 1, Max: 365, Help: "keep the newest backup of each of this many days"},
 	{Key: "backup.retention_weekly", Kind: "int", Default: "4", Min: 0, Max: 520, Help: "and of each of this many weeks"},
+	{Key: "payments.commission_bp", Kind: "int", Default: "500", Min: 0, Max: 5000, Help: "the platform's commission on every order, in basis points of its total (500 = 5 %), taken as the Stripe application fee"},
 	{Key: "reconcile.schedule", Kind: "cron", Default: "*/15 * * * *", Help: "when reconcile finishes stuck vendors and drops expired copies (cron, UTC)"},
 }
 

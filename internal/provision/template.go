@@ -121,8 +121,8 @@ func (p *Provisioner) PrepareTemplate(ctx context.Context, serverID int64) error
 
 // EnsureRouterRole creates (or updates) the read-only role the tenant app
 // uses on the control-plane database, from its connection URL. The role
-// reads the routing view and may call request_vendor_work, and nothing
-// else.
+// reads the routing view and may call request_vendor_work,
+// register_stripe_account and platform_commission_bp, and nothing else.
 func (p *Provisioner) EnsureRouterRole(ctx context.Context, routerURL string) error {
 	cfg, err := pgconn.ParseConfig(routerURL)
 	if err != nil {
@@ -143,8 +143,12 @@ func (p *Provisioner) EnsureRouterRole(ctx context.Context, routerURL string) er
 		`GRANT CONNECT ON DATABASE ` + database.Ident(dbName) + ` TO ` + role,
 		`GRANT USAGE ON SCHEMA public TO ` + role,
 		`GRANT SELECT ON routing_entries TO ` + role,
-		// and ask for vendor work (imports, publishes) to be run
+		// and ask for vendor work (imports, publishes, e-mail) to be run
 		`GRANT EXECUTE ON FUNCTION request_vendor_work(bigint, text) TO ` + role,
+		// record the Stripe account a vendor connected, and read the
+		// platform's commission at checkout
+		`GRANT EXECUTE ON FUNCTION register_stripe_account(bigint, text) TO ` + role,
+		`GRANT EXECUTE ON FUNCTION platform_commission_bp() TO ` + role,
 	}
 	for _, s := range stmts {
 		if _, err := pool.Exec(ctx, s); err != nil {
