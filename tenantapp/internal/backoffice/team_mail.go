@@ -3,8 +3,6 @@ package backoffice
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/storefleet/storefleet/internal/mail"
@@ -42,14 +40,7 @@ var errNoMail = errors.New("e-mail is not set up on this platform")
 // the control plane knows it (isolation rule 4): never the request's Host
 // or X-Forwarded-Host, never the shared host's /vendor/<slug> path.
 func (h *Handler) absURL(t *tenant.Tenant, path string) (string, error) {
-	pub := h.mail().publicURL
-	if !strings.Contains(pub, "{host}") {
-		return "", fmt.Errorf("build a link: the tenant app's public URL %q has no {host}", pub)
-	}
-	if t.Entry.PrimaryHost == "" {
-		return "", fmt.Errorf("build a link: vendor %d has no primary domain", t.Entry.VendorID)
-	}
-	return strings.TrimSuffix(strings.ReplaceAll(pub, "{host}", t.Entry.PrimaryHost), "/") + path, nil
+	return tenant.AbsURL(h.mail().publicURL, t, path)
 }
 
 // sendMail renders a mail and sends it from the shop to one address.

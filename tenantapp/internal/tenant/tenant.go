@@ -6,6 +6,7 @@ package tenant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -147,4 +148,20 @@ func stripPrefix(r *http.Request, prefix, rest string) *http.Request {
 	r2.URL = &u
 	_ = prefix
 	return r2
+}
+
+// AbsURL is an absolute link to path on the vendor's primary domain as the
+// control plane knows it (isolation rule 4), for e-mails and redirects that
+// leave the request: never the request's Host or X-Forwarded-Host, never
+// the shared host's /vendor/<slug> path. publicURL is the tenant app's
+// public URL with {host} standing for the vendor's host
+// (STOREFLEET_TENANT_PUBLIC_URL, "https://{host}").
+func AbsURL(publicURL string, t *Tenant, path string) (string, error) {
+	if !strings.Contains(publicURL, "{host}") {
+		return "", fmt.Errorf("build a link: the tenant app's public URL %q has no {host}", publicURL)
+	}
+	if t.Entry.PrimaryHost == "" {
+		return "", fmt.Errorf("build a link: vendor %d has no primary domain", t.Entry.VendorID)
+	}
+	return strings.TrimSuffix(strings.ReplaceAll(publicURL, "{host}", t.Entry.PrimaryHost), "/") + path, nil
 }
