@@ -166,6 +166,23 @@ func (w routerWork) RequestWork(ctx context.Context, vendorID int64, kind string
 	return nil
 }
 
+// RegisterStripeAccount records the Stripe account a vendor connected.
+func (w routerWork) RegisterStripeAccount(ctx context.Context, vendorID int64, account string) error {
+	if _, err := w.pool.Exec(ctx, `SELECT register_stripe_account($1, $2)`, vendorID, account); err != nil {
+		return fmt.Errorf("record the Stripe account of vendor %d: %w", vendorID, err)
+	}
+	return nil
+}
+
+// CommissionBP is the platform's commission in basis points.
+func (w routerWork) CommissionBP(ctx context.Context) (int, error) {
+	var bp int
+	if err := w.pool.QueryRow(ctx, `SELECT platform_commission_bp()`).Scan(&bp); err != nil {
+		return 0, fmt.Errorf("read the platform's commission: %w", err)
+	}
+	return bp, nil
+}
+
 // handlePoolStats serves GET /metrics/pools: the pool manager's numbers,
 // for operators and the benchmarks (Prometheus metrics come later).
 // redisClient is the Redis client, or nil (an untyped nil interface) if

@@ -47,8 +47,9 @@ type Handler struct {
 	log       *slog.Logger
 	limits    Limits
 	keyPrefix string
-	mailer    *mailSetup    // set once at start-up by SetMailer
-	work      WorkRequester // set once at start-up by SetWork
+	mailer    *mailSetup     // set once at start-up by SetMailer
+	work      WorkRequester  // set once at start-up by SetWork
+	payments  *paymentsSetup // set once at start-up by SetPayments
 }
 
 // Limits are the sign-in throttles.
