@@ -4,9 +4,9 @@ package static
 
 import "embed"
 
-// FS holds css/ and vendor/.
+// FS holds css/, js/ and vendor/.
 //
-//go:embed css vendor
+//go:embed css js vendor
 var FS embed.FS
 
 // Alpine is the path of the vendored Alpine.js under /static/.

@@ -49,6 +49,8 @@ type Config struct {
 	// are off. StripeWebhookSecret verifies the platform webhook's events.
 	StripeSecretKey     string
 	StripeWebhookSecret string
+	// StripePublishableKey is given to Stripe.js on the payment page.
+	StripePublishableKey string
 	// StripeTestPayments shows a "Pay with Stripe's test card" button at
 	// checkout instead of Stripe's card form (development and tests, where
 	// the card form cannot load); only with a test-mode key.
@@ -107,37 +109,38 @@ func Load() (*Config, error) {
 func FromEnv(get func(string) string) (*Config, error) {
 	p := parser{get: get}
 	c := &Config{
-		ControlPlaneURL:     p.str("STOREFLEET_CONTROLPLANE_DATABASE_URL", ""),
-		RouterURL:           p.str("STOREFLEET_ROUTER_DATABASE_URL", ""),
-		Prefix:              p.str("STOREFLEET_NAME_PREFIX", "sf"),
-		TemplateDB:          p.str("STOREFLEET_TEMPLATE_DB", ""),
-		DBSSLMode:           p.str("STOREFLEET_DB_SSLMODE", "prefer"),
-		RedisURL:            p.str("STOREFLEET_REDIS_URL", ""),
-		S3Endpoint:          p.str("STOREFLEET_S3_ENDPOINT", ""),
-		S3AccessKey:         p.str("STOREFLEET_S3_ACCESS_KEY", ""),
-		S3SecretKey:         p.str("STOREFLEET_S3_SECRET_KEY", ""),
-		S3Secure:            p.boolean("STOREFLEET_S3_SECURE", false),
-		S3Region:            p.str("STOREFLEET_S3_REGION", "us-east-1"),
-		SMTPURL:             p.str("STOREFLEET_SMTP_URL", ""),
-		StripeURL:           p.str("STOREFLEET_STRIPE_URL", ""),
-		StripeSecretKey:     p.str("STOREFLEET_STRIPE_SECRET_KEY", ""),
-		StripeWebhookSecret: p.str("STOREFLEET_STRIPE_WEBHOOK_SECRET", ""),
-		StripeTestPayments:  p.boolean("STOREFLEET_STRIPE_TEST_PAYMENTS", false),
-		BaseDomain:          strings.ToLower(p.str("STOREFLEET_BASE_DOMAIN", "localhost")),
-		TenantPublicURL:     p.str("STOREFLEET_TENANT_PUBLIC_URL", "http://{host}:8080"),
-		TenantAddr:          p.str("STOREFLEET_TENANT_ADDR", ":8080"),
-		ControlPlaneAddr:    p.str("STOREFLEET_CONTROLPLANE_ADDR", ":8090"),
-		PoolMaxOpen:         p.integer("STOREFLEET_POOL_MAX_OPEN", 500),
-		PoolMaxConns:        p.integer("STOREFLEET_POOL_MAX_CONNS", 200),
-		PoolConnsPerVend:    p.integer("STOREFLEET_POOL_CONNS_PER_VENDOR", 4),
-		PoolIdleTimeout:     p.duration("STOREFLEET_POOL_IDLE_TIMEOUT", 5*time.Minute),
-		VendorDeleteGrace:   p.duration("STOREFLEET_VENDOR_DELETE_GRACE", 7*24*time.Hour),
-		BackupBucket:        p.str("STOREFLEET_BACKUP_BUCKET", ""),
-		ReplacedDBGrace:     p.duration("STOREFLEET_REPLACED_DB_GRACE", 72*time.Hour),
-		FetchPrivateURLs:    p.boolean("STOREFLEET_FETCH_PRIVATE_URLS", false),
-		CookieSecure:        p.boolean("STOREFLEET_COOKIE_SECURE", false),
-		LogFormat:           p.str("STOREFLEET_LOG_FORMAT", "text"),
-		LogLevel:            p.str("STOREFLEET_LOG_LEVEL", "info"),
+		ControlPlaneURL:      p.str("STOREFLEET_CONTROLPLANE_DATABASE_URL", ""),
+		RouterURL:            p.str("STOREFLEET_ROUTER_DATABASE_URL", ""),
+		Prefix:               p.str("STOREFLEET_NAME_PREFIX", "sf"),
+		TemplateDB:           p.str("STOREFLEET_TEMPLATE_DB", ""),
+		DBSSLMode:            p.str("STOREFLEET_DB_SSLMODE", "prefer"),
+		RedisURL:             p.str("STOREFLEET_REDIS_URL", ""),
+		S3Endpoint:           p.str("STOREFLEET_S3_ENDPOINT", ""),
+		S3AccessKey:          p.str("STOREFLEET_S3_ACCESS_KEY", ""),
+		S3SecretKey:          p.str("STOREFLEET_S3_SECRET_KEY", ""),
+		S3Secure:             p.boolean("STOREFLEET_S3_SECURE", false),
+		S3Region:             p.str("STOREFLEET_S3_REGION", "us-east-1"),
+		SMTPURL:              p.str("STOREFLEET_SMTP_URL", ""),
+		StripeURL:            p.str("STOREFLEET_STRIPE_URL", ""),
+		StripeSecretKey:      p.str("STOREFLEET_STRIPE_SECRET_KEY", ""),
+		StripeWebhookSecret:  p.str("STOREFLEET_STRIPE_WEBHOOK_SECRET", ""),
+		StripePublishableKey: p.str("STOREFLEET_STRIPE_PUBLISHABLE_KEY", ""),
+		StripeTestPayments:   p.boolean("STOREFLEET_STRIPE_TEST_PAYMENTS", false),
+		BaseDomain:           strings.ToLower(p.str("STOREFLEET_BASE_DOMAIN", "localhost")),
+		TenantPublicURL:      p.str("STOREFLEET_TENANT_PUBLIC_URL", "http://{host}:8080"),
+		TenantAddr:           p.str("STOREFLEET_TENANT_ADDR", ":8080"),
+		ControlPlaneAddr:     p.str("STOREFLEET_CONTROLPLANE_ADDR", ":8090"),
+		PoolMaxOpen:          p.integer("STOREFLEET_POOL_MAX_OPEN", 500),
+		PoolMaxConns:         p.integer("STOREFLEET_POOL_MAX_CONNS", 200),
+		PoolConnsPerVend:     p.integer("STOREFLEET_POOL_CONNS_PER_VENDOR", 4),
+		PoolIdleTimeout:      p.duration("STOREFLEET_POOL_IDLE_TIMEOUT", 5*time.Minute),
+		VendorDeleteGrace:    p.duration("STOREFLEET_VENDOR_DELETE_GRACE", 7*24*time.Hour),
+		BackupBucket:         p.str("STOREFLEET_BACKUP_BUCKET", ""),
+		ReplacedDBGrace:      p.duration("STOREFLEET_REPLACED_DB_GRACE", 72*time.Hour),
+		FetchPrivateURLs:     p.boolean("STOREFLEET_FETCH_PRIVATE_URLS", false),
+		CookieSecure:         p.boolean("STOREFLEET_COOKIE_SECURE", false),
+		LogFormat:            p.str("STOREFLEET_LOG_FORMAT", "text"),
+		LogLevel:             p.str("STOREFLEET_LOG_LEVEL", "info"),
 	}
 	if k := get("STOREFLEET_MASTER_KEY"); k != "" {
 		key, err := base64.StdEncoding.DecodeString(k)

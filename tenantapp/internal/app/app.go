@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -18,15 +19,18 @@ import (
 	"github.com/storefleet/storefleet/internal/config"
 	"github.com/storefleet/storefleet/internal/database"
 	"github.com/storefleet/storefleet/internal/mail"
+	"github.com/storefleet/storefleet/internal/payments"
 	"github.com/storefleet/storefleet/internal/secretbox"
 	"github.com/storefleet/storefleet/internal/storage"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/static"
 	"github.com/storefleet/storefleet/templates"
 	"github.com/storefleet/storefleet/tenantapp/internal/backoffice"
+	"github.com/storefleet/storefleet/tenantapp/internal/checkout"
 	"github.com/storefleet/storefleet/tenantapp/internal/media"
 	"github.com/storefleet/storefleet/tenantapp/internal/pools"
 	"github.com/storefleet/storefleet/tenantapp/internal/routing"
+	"github.com/storefleet/storefleet/tenantapp/internal/shopper"
 	"github.com/storefleet/storefleet/tenantapp/internal/storefront"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
@@ -41,7 +45,9 @@ type App struct {
 	redis     *redis.Client
 	templates *web.Templates
 	mailer    *mail.Mailer
-	media     *media.Service // nil without an object store
+	media     *media.Service   // nil without an object store
+	stripe    *payments.Client // nil: payments are off
+	shoppers  *shopper.Sessions
 	handler   http.Handler
 }
 
@@ -96,6 +102,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 		a.media = media.New(media.Options{Objects: objects, Pools: a.pools, Routes: a.routes, Logger: logger})
 		a.media.Worker.Start()
 	}
+	if a.stripe, err = payments.New(payments.Config{SecretKey: cfg.StripeSecretKey, URL: cfg.StripeURL}); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.handler = a.routesHandler()
 	return a, nil
 }
@@ -141,8 +151,14 @@ func (a *App) routesHandler() http.Handler {
 	a.media.Routes(shop, rs)     // GET /media/{id}/{size}
 	bo := backoffice.New(backoffice.Options{Templates: a.templates, Redis: a.redisClient(), Responder: rs, Logger: a.log,
 		CookieSecure: a.cfg.CookieSecure, KeyPrefix: "sf:" + a.cfg.Prefix + ":t:"}).SetMailer(a.mailer, a.cfg.TenantPublicURL).SetWork(routerWork{a.router})
+	bo.SetPayments(a.stripe, routerWork{a.router})
 	bo.Routes(shop)
 	bo.APIRoutes(shop)
+	a.shoppers = shopper.New(shopper.Options{Redis: a.redisClient(), Responder: rs, CookieSecure: a.cfg.CookieSecure,
+		KeyPrefix: "sf:" + a.cfg.Prefix + ":s:", Merge: checkout.Merge})
+	checkout.New(checkout.Options{Templates: a.templates, Responder: rs, Sessions: a.shoppers, Stripe: a.stripe,
+		PublishableKey: a.cfg.StripePublishableKey, TestPayments: a.cfg.StripeTestPayments && strings.HasPrefix(a.cfg.StripeSecretKey, "sk_test_"),
+		Emulated: a.cfg.StripeURL != "", PublicURL: a.cfg.TenantPublicURL, Platform: routerWork{a.router}, Logger: a.log}).Routes(shop)
 	(&storefront.Handler{Templates: a.templates}).Routes(shop, rs)
 	shop.NotFoundHandler = rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return &web.Error{Status: http.StatusNotFound, Message: "This page does not exist in the shop."}
