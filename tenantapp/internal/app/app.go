@@ -48,6 +48,7 @@ type App struct {
 	media     *media.Service   // nil without an object store
 	stripe    *payments.Client // nil: payments are off
 	shoppers  *shopper.Sessions
+	shop      *mux.Router // every vendor's routes, behind the tenant middleware
 	handler   http.Handler
 }
 
@@ -113,6 +114,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 // Handler is the whole tenant app as an http.Handler.
 func (a *App) Handler() http.Handler { return a.handler }
 
+// ShopRouter is the router of a vendor's routes (tests walk it).
+func (a *App) ShopRouter() *mux.Router { return a.shop }
+
 // Pools exposes the pool manager (statistics, tests).
 func (a *App) Pools() *pools.Manager { return a.pools }
 
@@ -147,6 +151,7 @@ func (a *App) routesHandler() http.Handler {
 	root.PathPrefix("/static/").Handler(http.StripPrefix("/static/", cacheForever(http.FileServerFS(staticFS))))
 
 	shop := mux.NewRouter()
+	a.shop = shop
 	shop.Use(a.media.Middleware) // the back office finds the media library; first sight of a vendor resumes its media jobs
 	a.media.Routes(shop, rs)     // GET /media/{id}/{size}
 	bo := backoffice.New(backoffice.Options{Templates: a.templates, Redis: a.redisClient(), Responder: rs, Logger: a.log,

@@ -176,7 +176,10 @@ func (p *Placer) Place(ctx context.Context, cartID, customerID int64, d Details)
 			return ErrCartChanged
 		}
 		for _, l := range c.Lines {
-			if l.Problem() != "" {
+			switch {
+			case l.Buyable && l.Quantity > l.Available:
+				return &web.Error{Status: http.StatusConflict, Message: (&SoldOutError{Title: l.Title}).Error()}
+			case l.Problem() != "":
 				return &web.Error{Status: http.StatusConflict, Message: l.Title + ": " + l.Problem()}
 			}
 		}
