@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -91,6 +92,9 @@ func init() {
 					if err := seedProducts(ctx, p.Prov, v, dv.products, hash); err != nil {
 						return err
 					}
+					if err := seedPayments(ctx, p, v); err != nil {
+						return err
+					}
 					if dv.products == nil && *feedPath != "" {
 						if err := seedImport(ctx, p, v, *feedPath); err != nil {
 							return err
@@ -128,15 +132,47 @@ func seedProducts(ctx context.Context, prov *provision.Provisioner, v *platform.
 			WHERE is_owner AND password_hash IS NULL`, ownerHash); err != nil {
 			return fmt.Errorf("activate the demo owner of %s: %w", v.Slug, err)
 		}
-		for _, pr := range products {
-			_, err := tx.Exec(ctx, `INSERT INTO products (sku, title, description, price_minor, state)
-				VALUES ($1, $2, $3, $4, 'active') ON CONFLICT (sku) DO NOTHING`, pr.SKU, pr.Title, pr.Description, pr.Price)
+		for i, pr := range products {
+			// stock to sell, and the first three on the home page
+			_, err := tx.Exec(ctx, `INSERT INTO products (sku, title, description, price_minor, state, stock_on_hand, featured)
+				VALUES ($1, $2, $3, $4, 'active', 25, $5) ON CONFLICT (sku) DO NOTHING`, pr.SKU, pr.Title, pr.Description, pr.Price, i < 3)
 			if err != nil {
 				return fmt.Errorf("seed product %s for %s: %w", pr.SKU, v.Slug, err)
 			}
 		}
 		return nil
 	})
+}
+
+// seedPayments connects a demo vendor to a Stripe test account, when the
+// platform runs with a Stripe test key (the emulator in development), so
+// that the demo shops take orders at once. With a live key, or none, the
+// vendor connects its own account from the back office's Payments page.
+func seedPayments(ctx context.Context, p *wiring.Platform, v *platform.Vendor) error {
+	if !strings.HasPrefix(p.Cfg.StripeSecretKey, "sk_test_") {
+		return nil
+	}
+	account := "acct_demo" + strings.ReplaceAll(v.Slug, "-", "")
+	if _, err := p.Store.Pool().Exec(ctx, `INSERT INTO stripe_accounts (account_id, vendor_id) VALUES ($1, $2)
+		ON CONFLICT DO NOTHING`, account, v.ID); err != nil {
+		return fmt.Errorf("record the demo Stripe account of %s: %w", v.Slug, err)
+	}
+	u, err := p.Prov.VendorDatabaseURL(ctx, v)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", v.Slug, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, `UPDATE shop_profile SET stripe_account_id = $1, stripe_charges_enabled = true,
+			stripe_details_submitted = true, tax_rate_bp = 1700
+		WHERE stripe_account_id IS NULL`, account)
+	if err != nil {
+		return fmt.Errorf("connect the demo Stripe account of %s: %w", v.Slug, err)
+	}
+	return nil
 }
 
 // seedImport queues the import of a feed file into a demo vendor's staging
