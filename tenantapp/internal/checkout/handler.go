@@ -163,6 +163,7 @@ func (h *Handler) cartPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	h.releaseExpired(ctx, t) // what others left unpaid is back on sale
 	c, err := LoadCart(ctx, t.Pool, cartID)
 	if err != nil {
 		return err
