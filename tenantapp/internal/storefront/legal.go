@@ -44,7 +44,7 @@ func (h *Handler) handleLegal(w http.ResponseWriter, r *http.Request) error {
 		if text == "" {
 			break
 		}
-		return h.Templates.Render(w, http.StatusOK, "storefront", storefrontPage{Page: p,
+		return h.Templates.Render(w, http.StatusOK, "storefront", homePage{Page: p,
 			Legal: &legalPage{Title: d.title, Paragraphs: Paragraphs(text)}})
 	}
 	return &web.Error{Status: http.StatusNotFound, Message: "This shop has not published that page."}

@@ -3,25 +3,32 @@ package storefront
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/static"
 	"github.com/storefleet/storefleet/tenantapp/internal/media"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
 
-// Handler serves storefront pages.
+// Handler serves storefront pages and the shop API's catalog.
 type Handler struct {
 	Templates *web.Templates
+	// CartForm is the hook through which the cart offers its "Add to
+	// cart" form on product pages: it returns the form's CSRF token for
+	// the request (may be empty) and whether buying is possible now. When
+	// it is nil or says no, product pages show "Buying is unavailable
+	// right now" instead of the form.
+	CartForm func(r *http.Request) (csrf string, ok bool)
 }
 
 // Page is what every storefront template gets.
@@ -35,6 +42,11 @@ type Page struct {
 	Theme   template.CSS
 	LogoURL string
 	Footer  Footer
+	// Search is the text in the header's search box.
+	Search string
+	// Section is the part of the shop the page belongs to ("home",
+	// "catalog", "search"), for the header's links.
+	Section string
 }
 
 // Footer is what the shop's footer shows: contact details and links to
@@ -58,11 +70,16 @@ func NewPage(t *tenant.Tenant) Page {
 // settings: its name, logo, language, theme, contact details and legal
 // pages.
 func LoadPage(ctx context.Context, t *tenant.Tenant) (Page, Settings, error) {
-	p := NewPage(t)
 	s, err := LoadSettings(ctx, t.Pool)
 	if err != nil {
-		return p, s, err
+		return NewPage(t), s, err
 	}
+	return pageFor(t, s), s, nil
+}
+
+// pageFor fills the common page fields from the shop's settings.
+func pageFor(t *tenant.Tenant, s Settings) Page {
+	p := NewPage(t)
 	if s.DisplayName != "" {
 		p.ShopName = s.DisplayName
 	}
@@ -80,84 +97,154 @@ func LoadPage(ctx context.Context, t *tenant.Tenant) (Page, Settings, error) {
 			p.Footer.Legal = append(p.Footer.Legal, LegalLink{Path: t.Base + "/legal/" + d.slug, Title: d.title})
 		}
 	}
-	return p, s, nil
+	return p
 }
 
-type productCard struct {
-	SKU, Title, Description, Price string
-	// Image is the product's first image, if it has one.
-	Image *cardImage
+// homePage is the data of the storefront template: the home page, or a
+// legal page when Legal is set.
+type homePage struct {
+	Page
+	Featured []Card
+	Products []Card // the newest
+	Legal    *legalPage
 }
 
-// cardImage is the picture on a product card, in two sizes.
-type cardImage struct {
-	Small, Large, Alt string
-}
-
-// imagesSchema is the first vendor schema with product images
-// (product_media, migration 00008). The storefront serves older schemas
-// too, without pictures.
-const imagesSchema = 8
-
-// homeProducts are the shop's newest active products: SKU, title,
-// description, price, currency, and (from imagesSchema on) the id and alt
-// text of each product's first image, in the same query.
+// Cache lives of what the storefront serves. Pages show nothing personal
+// (no cart, no account), so shared caches may keep them briefly; a page
+// with a form token (the product page, once the cart is wired) is private.
 const (
-	homeProducts = `SELECT p.sku, p.title, p.description, p.price_minor, p.currency, NULL::bigint, ''
-		FROM products p WHERE p.state = 'active' ORDER BY p.created_at DESC, p.id DESC LIMIT 24`
-	homeProductsWithImages = `SELECT p.sku, p.title, p.description, p.price_minor, p.currency, img.media_id, coalesce(img.alt_text, '')
-		FROM products p
-		LEFT JOIN LATERAL (SELECT pm.media_id, m.alt_text FROM product_media pm JOIN media m ON m.id = pm.media_id
-			WHERE pm.product_id = p.id ORDER BY pm.position, pm.media_id LIMIT 1) img ON true
-		WHERE p.state = 'active' ORDER BY p.created_at DESC, p.id DESC LIMIT 24`
+	cachePublic      = "public, max-age=60"
+	cacheSuggestions = "public, max-age=300"
+	cachePrivate     = "private, no-store"
 )
 
-// handleHome serves GET / : the shop's newest products, each with its
-// first image (served by the media library at /media/{id}/{size}).
+// handleHome serves GET / : featured products and new arrivals, each
+// with its first image (served by the media library at /media/{id}/{size}).
 func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) error {
 	t := tenant.FromContext(r.Context())
-	query := homeProducts
+	if t.Entry.SchemaVersion < catalogSchema {
+		return h.handleOldHome(w, r)
+	}
+	var s Settings
+	var data homePage
+	b := &pgx.Batch{}
+	queueSettings(b, &s)
+	queueCards(b, t, "list featured products", &data.Featured, featuredSQL)
+	queueCards(b, t, "list new products", &data.Products, newestSQL)
+	if err := sendBatch(r.Context(), t, b); err != nil {
+		return err
+	}
+	data.Page = pageFor(t, s)
+	data.Section = "home"
+	w.Header().Set("Cache-Control", cachePublic)
+	return h.Templates.Render(w, http.StatusOK, "storefront", data)
+}
+
+// The home page of a vendor whose schema predates the catalog (a rollout
+// has not reached it yet): the newest products, with images from
+// imagesSchema on.
+const (
+	imagesSchema = 8
+	oldHome      = `SELECT p.id, p.sku, '', p.title, '', p.price_minor, NULL::bigint, p.currency, 0, NULL::bigint, ''
+		FROM products p WHERE p.state = 'active' ORDER BY p.created_at DESC, p.id DESC LIMIT 12`
+	oldHomeWithImages = `SELECT p.id, p.sku, '', p.title, '', p.price_minor, NULL::bigint, p.currency, 0, img.media_id, coalesce(img.alt_text, '')
+		FROM products p ` + firstImageJoin + `
+		WHERE p.state = 'active' ORDER BY p.created_at DESC, p.id DESC LIMIT 12`
+)
+
+func (h *Handler) handleOldHome(w http.ResponseWriter, r *http.Request) error {
+	t := tenant.FromContext(r.Context())
+	query := oldHome
 	if t.Entry.SchemaVersion >= imagesSchema {
-		query = homeProductsWithImages
+		query = oldHomeWithImages
 	}
 	rows, err := t.Pool.Query(r.Context(), query)
 	if err != nil {
 		return fmt.Errorf("list products of %s: %w", t.Entry.Slug, err)
 	}
-	var cards []productCard
-	var sku, title, desc, cur, alt string
-	var price int64
-	var mediaID *int64
-	_, err = pgx.ForEachRow(rows, []any{&sku, &title, &desc, &price, &cur, &mediaID, &alt}, func() error {
-		c := productCard{SKU: sku, Title: title, Description: desc, Price: money.Format(price, cur)}
-		if mediaID != nil {
-			c.Image = &cardImage{Small: media.URL(t.Base, *mediaID, "200"), Large: media.URL(t.Base, *mediaID, "800"), Alt: alt}
-		}
-		cards = append(cards, c)
-		return nil
-	})
+	cards, err := scanCards(t, rows, nil)
 	if err != nil {
 		return fmt.Errorf("list products of %s: %w", t.Entry.Slug, err)
 	}
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("Last-Modified", time.Now().UTC().Format(http.TimeFormat))
 	p, _, err := LoadPage(r.Context(), t)
 	if err != nil {
 		return err
 	}
-	return h.Templates.Render(w, http.StatusOK, "storefront", storefrontPage{Page: p, Products: cards})
+	w.Header().Set("Cache-Control", cachePublic)
+	return h.Templates.Render(w, http.StatusOK, "storefront", homePage{Page: p, Products: cards})
 }
 
-// storefrontPage is the data of the storefront template: the home page,
-// or a legal page when Legal is set.
-type storefrontPage struct {
+// noticePage is the shop's own page for a 4xx or 503 answer.
+type noticePage struct {
 	Page
-	Products []productCard
-	Legal    *legalPage
+	Status         int
+	Title, Message string
+	// Query, if set, fills a search form that offers a way on.
+	Query string
 }
 
-// Routes registers the storefront's routes on its subrouter.
+// themed shows what a storefront page returns as a client error (4xx) or
+// maintenance (503) on a page in the shop's own look; server errors go
+// to the responder as they are.
+func (h *Handler) themed(fn web.Handler) web.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		err := fn(w, r)
+		var we *web.Error
+		if err == nil || !errors.As(err, &we) || we.Status < 400 || we.Status >= 500 && we.Status != http.StatusServiceUnavailable {
+			return err
+		}
+		t := tenant.FromContext(r.Context())
+		p, _, perr := LoadPage(r.Context(), t)
+		if perr != nil {
+			return err
+		}
+		web.AddLogAttrs(r.Context(), slog.String("error", we.Error()))
+		if we.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(we.RetryAfter))
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		title := http.StatusText(we.Status)
+		switch we.Status {
+		case http.StatusNotFound:
+			title = "Page not found"
+		case http.StatusBadRequest:
+			title = "We could not read that"
+		case http.StatusServiceUnavailable:
+			title = "Back in a moment"
+		}
+		return h.Templates.Render(w, we.Status, "shop_notice", noticePage{Page: p, Status: we.Status, Title: title, Message: we.Message})
+	}
+}
+
+// errUpgrading answers the catalog pages of a vendor whose schema is not
+// there yet.
+func errUpgrading(t *tenant.Tenant) error {
+	return &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 60,
+		Message: t.Entry.Name + " is updating its catalog. Please come back in a few minutes."}
+}
+
+// Routes registers the storefront's pages and the shop API's catalog
+// routes. It panics if the shop API's OpenAPI fragments do not merge, so
+// that a broken document stops the start-up.
 func (h *Handler) Routes(r *mux.Router, rs *web.Responder) {
-	r.Handle("/", rs.Wrap(h.handleHome)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/legal/{doc}", rs.Wrap(h.handleLegal)).Methods(http.MethodGet, http.MethodHead)
+	doc, err := OpenAPI()
+	if err != nil {
+		panic(err)
+	}
+	page := func(fn web.Handler) http.Handler { return rs.Wrap(h.themed(fn)) }
+	get := []string{http.MethodGet, http.MethodHead}
+	r.Handle("/", page(h.handleHome)).Methods(get...)
+	r.Handle("/products", page(h.handleCatalog)).Methods(get...)
+	r.Handle("/categories/{id:[0-9]+}", page(h.handleCatalog)).Methods(get...)
+	r.Handle("/products/{handle}", page(h.handleProduct)).Methods(get...)
+	r.Handle("/search", page(h.handleSearch)).Methods(get...)
+	r.Handle("/search/suggest", rs.Wrap(h.handleSuggest)).Methods(get...)
+	r.Handle("/legal/{doc}", page(h.handleLegal)).Methods(get...)
+
+	r.Handle("/api/v1/shop/openapi.json", rs.Wrap(doc.serve)).Methods(get...)
+	r.Handle("/api/v1/shop/products", rs.Wrap(h.apiProducts)).Methods(get...)
+	r.Handle("/api/v1/shop/products/{handle}", rs.Wrap(h.apiProduct)).Methods(get...)
+	r.Handle("/api/v1/shop/search", rs.Wrap(h.apiSearch)).Methods(get...)
+	r.Handle("/api/v1/shop/suggest", rs.Wrap(h.handleSuggest)).Methods(get...)
+	r.Handle("/api/v1/shop/categories", rs.Wrap(h.apiCategories)).Methods(get...)
 }
