@@ -164,7 +164,10 @@ func (a *App) routesHandler() http.Handler {
 	checkout.New(checkout.Options{Templates: a.templates, Responder: rs, Sessions: a.shoppers, Stripe: a.stripe,
 		PublishableKey: a.cfg.StripePublishableKey, TestPayments: a.cfg.StripeTestPayments && strings.HasPrefix(a.cfg.StripeSecretKey, "sk_test_"),
 		Emulated: a.cfg.StripeURL != "", PublicURL: a.cfg.TenantPublicURL, Platform: routerWork{a.router}, Logger: a.log}).Routes(shop)
-	(&storefront.Handler{Templates: a.templates}).Routes(shop, rs)
+	// A product page offers "Add to cart" when carts can be kept (Redis)
+	// and paid for; the form needs no token (CrossOriginProtection).
+	canBuy := a.redis != nil && a.stripe != nil
+	(&storefront.Handler{Templates: a.templates, CartForm: func(*http.Request) (string, bool) { return "", canBuy }}).Routes(shop, rs)
 	shop.NotFoundHandler = rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return &web.Error{Status: http.StatusNotFound, Message: "This page does not exist in the shop."}
 	})
