@@ -215,6 +215,9 @@ func (c *Client) CreateRefund(ctx context.Context, r Refund) (id, status string,
 	p.Context = ctx
 	p.SetStripeAccount(r.Account)
 	p.SetIdempotencyKey(r.Key)
+	// The key in the refund's metadata lets the webhook match Stripe's
+	// report with the refund row written before the call.
+	p.AddMetadata(RefundKeyMetadata, r.Key)
 	ref, err := c.api.Refunds.New(p)
 	if err != nil {
 		return "", "", fmt.Errorf("refund %d of payment %s at Stripe: %w", r.Amount, r.IntentID, err)

@@ -20,6 +20,7 @@ import (
 //	GET  /static/...       style sheets and scripts (long-cached)
 //	     /admin/...        the admin console (session + CSRF + requireAdmin)
 //	     /api/v1/...       the admin API (requireToken)
+//	POST /webhooks/stripe  Stripe Connect events (signed by Stripe)
 //
 // Every request passes WithRequestID → WithLogging → WithSecureHeaders.
 func (m *Main) routes() (http.Handler, error) {
@@ -40,6 +41,13 @@ func (m *Main) routes() (http.Handler, error) {
 	r.Handle("/readyz", m.readyz()).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(staticFiles()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently)).Methods(http.MethodGet, http.MethodHead)
+
+	// Stripe Connect platform webhook (issue 7): signed by Stripe, no session; see controlplane/internal/stripehook.
+	hook, err := m.stripeHook()
+	if err != nil {
+		return nil, err
+	}
+	r.Handle("/webhooks/stripe", hook).Methods(http.MethodPost)
 
 	cons.Routes(r.PathPrefix("/admin").Subrouter())
 	apiHandler.Routes(r.PathPrefix("/api/v1").Subrouter())
