@@ -22,10 +22,10 @@ import (
 func QueueConfirmation(ctx context.Context, tx pgx.Tx, orderID int64, shopURL string) (int64, error) {
 	var (
 		email, token, cur, method, taxLabel, shopName, customerName string
-		subtotal, shipping, tax, total                               int64
-		included                                                     bool
-		customerID                                                   *int64
-		addr                                                         []byte
+		subtotal, shipping, tax, total                              int64
+		included                                                    bool
+		customerID                                                  *int64
+		addr                                                        []byte
 	)
 	err := tx.QueryRow(ctx, `SELECT o.email, o.access_token, o.currency, o.shipping_method_name, o.tax_label,
 			o.subtotal_minor, o.shipping_minor, o.tax_minor, o.total_minor, o.prices_include_tax, o.customer_id,

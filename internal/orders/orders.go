@@ -305,12 +305,17 @@ func ApplyPaid(ctx context.Context, pool *pgxpool.Pool, p Paid, confirm Confirm)
 	return out, err
 }
 
+// AutoRefundKey is the idempotency key (and refunds.request_key) of the
+// full refund of a payment that arrived for an order that can no longer be
+// served.
+func AutoRefundKey(intentID string) string { return "sf-autorefund-" + intentID }
+
 // refundUnservable records a payment that arrived for an order that was
 // cancelled and whose stock is gone: the order stays cancelled, and a full
 // refund is requested.
 func refundUnservable(ctx context.Context, tx pgx.Tx, o *locked, p Paid, out *Outcome) error {
 	out.Refund = true
-	out.RefundKey = "sf-autorefund-" + p.IntentID
+	out.RefundKey = AutoRefundKey(p.IntentID)
 	_, err := tx.Exec(ctx, `INSERT INTO refunds (order_id, request_key, amount_minor, reason, status)
 		VALUES ($1, $2, $3, 'paid after the order was cancelled and its stock sold', 'requested')
 		ON CONFLICT (request_key) DO NOTHING`, o.ID, out.RefundKey, p.Amount)

@@ -148,10 +148,6 @@ func (h *Handler) notOurs(x *eventCtx, intentID string) result {
 	return h.foreign(x.log, "payment %s is not an order of vendor %d (%s)", intentID, x.v.ID, x.v.Slug)
 }
 
-// autoRefundKey is the key orders.ApplyPaid gives the full refund of a
-// payment that arrived for an order it could no longer serve.
-func autoRefundKey(intentID string) string { return "sf-autorefund-" + intentID }
-
 // paymentSucceeded marks the order paid, sells its stock and queues its
 // confirmation; then asks for the vendor's mail to be sent, and refunds a
 // payment that came for an order that can no longer be served.
@@ -214,7 +210,7 @@ func (h *Handler) mailWaits(ctx context.Context, x *eventCtx, orderID int64) boo
 // an earlier delivery that failed before making it), with the key written
 // in the vendor's database, and records Stripe's answer.
 func (h *Handler) refundUnservable(ctx context.Context, x *eventCtx, intentID, account string) (bool, error) {
-	key := autoRefundKey(intentID)
+	key := orders.AutoRefundKey(intentID)
 	var amount int64
 	err := x.pool.QueryRow(ctx, `SELECT amount_minor FROM refunds WHERE request_key = $1 AND status = 'requested'
 		AND stripe_refund_id IS NULL`, key).Scan(&amount)
