@@ -25,6 +25,7 @@ import (
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/static"
 	"github.com/storefleet/storefleet/templates"
+	"github.com/storefleet/storefleet/tenantapp/internal/account"
 	"github.com/storefleet/storefleet/tenantapp/internal/backoffice"
 	"github.com/storefleet/storefleet/tenantapp/internal/checkout"
 	"github.com/storefleet/storefleet/tenantapp/internal/media"
@@ -164,6 +165,11 @@ func (a *App) routesHandler() http.Handler {
 	checkout.New(checkout.Options{Templates: a.templates, Responder: rs, Sessions: a.shoppers, Stripe: a.stripe,
 		PublishableKey: a.cfg.StripePublishableKey, TestPayments: a.cfg.StripeTestPayments && strings.HasPrefix(a.cfg.StripeSecretKey, "sk_test_"),
 		Emulated: a.cfg.StripeURL != "", PublicURL: a.cfg.TenantPublicURL, Platform: routerWork{a.router}, Logger: a.log}).Routes(shop)
+	// account: wired by the accounts engineer
+	account.New(account.Options{Sessions: a.shoppers, Templates: a.templates, Responder: rs, Logger: a.log,
+		PublicURL: a.cfg.TenantPublicURL, Work: routerWork{a.router}, Redis: a.redisClient(),
+		KeyPrefix: "sf:" + a.cfg.Prefix + ":a:"}).Routes(shop)
+	// end of the accounts engineer's block
 	// A product page offers "Add to cart" when carts can be kept (Redis)
 	// and paid for; the form needs no token (CrossOriginProtection).
 	canBuy := a.redis != nil && a.stripe != nil
