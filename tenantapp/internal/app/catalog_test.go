@@ -941,6 +941,11 @@ func TestVendorAPIMatchesOpenAPI(t *testing.T) {
 		"/imports/":   `INSERT INTO imports (source, source_url, state) VALUES ('url', 'https://feeds.example/f.tsv', 'finished') RETURNING id`,
 		"/staging/":   `INSERT INTO marketplace_products (external_id, title, content_hash) VALUES ('DOC-1', 'Doc', sha256('doc')) RETURNING id`,
 		"/publishes/": `INSERT INTO publishes (state, finished_at) VALUES ('finished', now()) RETURNING id`,
+		"/customers/": `INSERT INTO customers (email, password_hash) VALUES ('doc@example.com', 'x') RETURNING id`,
+		"/orders/": `INSERT INTO orders (checkout_key, access_token, email, reserved_until, currency, subtotal_minor, shipping_minor,
+			tax_minor, total_minor, tax_rate_bp, prices_include_tax, shipping_method_name, shipping_address)
+			VALUES ('doc-checkout-key-0001', 'doc-access-token-000000001', 'doc@example.com', now(), 'EUR', 100, 0, 0, 100, 0, true,
+			'Standard delivery', '{}') RETURNING id`,
 	} {
 		var n int64
 		if err := s.e.VendorPool(t, v).QueryRow(context.Background(), sql).Scan(&n); err != nil {

@@ -44,7 +44,7 @@ const openAPIDocument = `{
   "info": {
     "title": "Storefleet vendor API",
     "version": "1.0.0",
-    "description": "A shop's products and their images, stock, media library and settings, and marketplace imports, staging and publishes, for programs acting for a member of the shop's staff. Authenticate with a staff API token made in the back office under API tokens: Authorization: Bearer sfstaff_.... A token acts with its member's permissions at the time of each request and works on its own shop only. Prices are integers in the currency's minor unit (cents for EUR); there are no floating-point amounts. Errors are {\"error\": {\"status\", \"message\", \"field\", \"request_id\"}}, with \"fields\" for every invalid property on 422."
+    "description": "A shop's products and their images, stock, media library and settings, marketplace imports, staging and publishes, and its orders (status, shipments, refunds, notes) and customers, for programs acting for a member of the shop's staff. Authenticate with a staff API token made in the back office under API tokens: Authorization: Bearer sfstaff_.... A token acts with its member's permissions at the time of each request and works on its own shop only. Prices are integers in the currency's minor unit (cents for EUR); there are no floating-point amounts. Errors are {\"error\": {\"status\", \"message\", \"field\", \"request_id\"}}, with \"fields\" for every invalid property on 422."
   },
   "servers": [{"url": "/api/v1/vendor"}],
   "security": [{"staffToken": []}],
@@ -530,6 +530,171 @@ const openAPIDocument = `{
         }
       }
     },
+    "/orders": {
+      "get": {
+        "operationId": "listOrders",
+        "summary": "List orders, newest first, filtered and paged",
+        "description": "Pages are keyset pages: pass next_before as before for the next (older) page. counts has the number of orders of each status that match the other filters.",
+        "x-permission": "orders.read",
+        "parameters": [
+          {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/OrderStatus"}},
+          {"name": "payment_status", "in": "query", "schema": {"$ref": "#/components/schemas/PaymentStatus"}},
+          {"name": "from", "in": "query", "description": "Orders placed on or after this day (UTC).", "schema": {"type": "string", "format": "date"}},
+          {"name": "to", "in": "query", "description": "Orders placed on or before this day (UTC).", "schema": {"type": "string", "format": "date"}},
+          {"name": "q", "in": "query", "description": "An order number (1001 or #1001), or text in the e-mail address or the customer's name.", "schema": {"type": "string", "maxLength": 200}},
+          {"name": "before", "in": "query", "description": "Orders older than this order (next_before of the previous page).", "schema": {"type": "integer", "minimum": 1}},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}
+        ],
+        "responses": {
+          "200": {"description": "A page of orders", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OrderPage"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
+    "/orders/{id}": {
+      "parameters": [{"$ref": "#/components/parameters/OrderID"}],
+      "get": {
+        "operationId": "getOrder",
+        "summary": "An order with its lines, timeline and refunds",
+        "x-permission": "orders.read",
+        "responses": {
+          "200": {"description": "The order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Order"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/orders/{id}/status": {
+      "parameters": [{"$ref": "#/components/parameters/OrderID"}],
+      "post": {
+        "operationId": "changeOrderStatus",
+        "summary": "Change an order's status",
+        "description": "Allowed changes: pending to cancelled (its reserved stock goes back on sale); paid to fulfilled; paid or fulfilled to shipped (POST /orders/{id}/shipments); shipped to delivered; paid or fulfilled to cancelled, which refunds what is left of the payment in full at Stripe (and puts the items back in stock unless restock is false). Any other change is a 409 whose allowed lists what the order may become; two changes racing on one order are applied one after the other, so the second may get that 409. If Stripe does not take the refund of a cancellation, the order is cancelled, the refund stays requested and the answer is a 502 naming refund_id: retry it with POST /orders/{id}/refunds/{refund_id}/retry.",
+        "x-permission": "orders.write",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OrderStatusChange"}}}},
+        "responses": {
+          "200": {"description": "The order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Order"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "409": {"description": "The order's status does not allow this change", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TransitionError"}}}},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "502": {"$ref": "#/components/responses/RefundNotTaken"}
+        }
+      }
+    },
+    "/orders/{id}/shipments": {
+      "parameters": [{"$ref": "#/components/parameters/OrderID"}],
+      "post": {
+        "operationId": "shipOrder",
+        "summary": "Mark a fulfilled order shipped",
+        "description": "Records the carrier and tracking number, sets the status to shipped and queues the shipping notice to the order's e-mail address (with a link to the order on the shop's own domain) in the same transaction. An order that is not fulfilled is a 409.",
+        "x-permission": "orders.write",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Shipment"}}}},
+        "responses": {
+          "200": {"description": "The order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Order"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "409": {"description": "The order's status does not allow shipping", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TransitionError"}}}},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
+    "/orders/{id}/refunds": {
+      "parameters": [{"$ref": "#/components/parameters/OrderID"}],
+      "post": {
+        "operationId": "refundOrder",
+        "summary": "Refund part or all of an order's payment",
+        "description": "At most the total less what is refunded or being refunded (422 on amount_minor otherwise); refused too (422) when payments are off, the order is not paid, refunded in full or disputed. The refund is recorded with a fresh idempotency key before Stripe is called, so Stripe makes it once: with the same request_key (or Idempotency-Key header) a request sent again gives back the refund it made (200). If Stripe does not take it, it stays requested and the answer is a 502 naming refund_id: retry it with POST /orders/{id}/refunds/{refund_id}/retry. restock puts units of the order's lines back in stock on hand (a 'return' stock movement each).",
+        "x-permission": "orders.write",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "description": "Same as request_key.", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"}}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RefundCreate"}}}},
+        "responses": {
+          "200": {"description": "The refund this key made before, and its order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RefundResult"}}}},
+          "201": {"description": "The refund and its order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RefundResult"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "502": {"$ref": "#/components/responses/RefundNotTaken"}
+        }
+      }
+    },
+    "/orders/{id}/refunds/{refund_id}/retry": {
+      "parameters": [{"$ref": "#/components/parameters/OrderID"}, {"name": "refund_id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
+      "post": {
+        "operationId": "retryRefund",
+        "summary": "Ask Stripe again for a refund it did not take",
+        "description": "Calls Stripe again with the refund's idempotency key, so the refund is made once however often it is retried. A refund that is no longer requested is a 409.",
+        "x-permission": "orders.write",
+        "responses": {
+          "200": {"description": "The refund and its order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RefundResult"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "409": {"$ref": "#/components/responses/Conflict"},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "502": {"$ref": "#/components/responses/RefundNotTaken"}
+        }
+      }
+    },
+    "/orders/{id}/notes": {
+      "parameters": [{"$ref": "#/components/parameters/OrderID"}],
+      "post": {
+        "operationId": "addOrderNote",
+        "summary": "Add an internal note to an order's timeline",
+        "description": "Notes are for staff: shoppers never see them.",
+        "x-permission": "orders.write",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NoteCreate"}}}},
+        "responses": {
+          "201": {"description": "The note", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OrderEvent"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
+    "/customers": {
+      "get": {
+        "operationId": "listCustomers",
+        "summary": "List customer accounts, newest first",
+        "x-permission": "customers.read",
+        "parameters": [
+          {"name": "q", "in": "query", "description": "Text in the e-mail address or name.", "schema": {"type": "string", "maxLength": 200}},
+          {"name": "before", "in": "query", "description": "Customers who signed up before this customer (next_before of the previous page).", "schema": {"type": "integer", "minimum": 1}},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}
+        ],
+        "responses": {
+          "200": {"description": "A page of customers", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CustomerPage"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
+    "/customers/{id}": {
+      "parameters": [{"name": "id", "in": "path", "required": true, "description": "The id of a customer account.", "schema": {"type": "integer", "minimum": 1}}],
+      "get": {
+        "operationId": "getCustomer",
+        "summary": "A customer with their addresses and latest 50 orders",
+        "x-permission": "customers.read",
+        "responses": {
+          "200": {"description": "The customer", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Customer"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
     "/openapi.json": {
       "get": {
         "operationId": "getOpenAPI",
@@ -549,18 +714,20 @@ const openAPIDocument = `{
       "MediaID": {"name": "id", "in": "path", "required": true, "description": "The id of an image of the media library.", "schema": {"type": "integer", "minimum": 1}},
       "ImportID": {"name": "id", "in": "path", "required": true, "description": "The id of a marketplace import.", "schema": {"type": "integer", "minimum": 1}},
       "StagedID": {"name": "id", "in": "path", "required": true, "description": "The id of a staged item (not its feed id).", "schema": {"type": "integer", "minimum": 1}},
-      "PublishID": {"name": "id", "in": "path", "required": true, "description": "The id of a publish.", "schema": {"type": "integer", "minimum": 1}}
+      "PublishID": {"name": "id", "in": "path", "required": true, "description": "The id of a publish.", "schema": {"type": "integer", "minimum": 1}},
+      "OrderID": {"name": "id", "in": "path", "required": true, "description": "The order number.", "schema": {"type": "integer", "minimum": 1}}
     },
     "responses": {
       "BadRequest": {"description": "The body is not JSON for this endpoint", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Unauthorized": {"description": "No valid API token of this shop", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Forbidden": {"description": "The token's member lacks the permission", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "NotFound": {"description": "No such product, image, import, staged item or publish in this shop", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "NotFound": {"description": "No such product, image, import, staged item, publish, order, refund or customer in this shop", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Conflict": {"description": "The change conflicts with the current state (of the product, the import)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Invalid": {"description": "Invalid properties or parameters", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "TooLarge": {"description": "The file is larger than 10 MiB", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "UnsupportedFile": {"description": "The file is not a JPEG, PNG, GIF or WebP image (or is SVG, or damaged)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "Unavailable": {"description": "The shop's file storage cannot be reached; nothing was changed. Retry after Retry-After seconds.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+      "Unavailable": {"description": "The shop's file storage cannot be reached; nothing was changed. Retry after Retry-After seconds.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "RefundNotTaken": {"description": "Stripe did not take the refund; it is kept as requested (refund_id) and can be retried", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },
     "schemas": {
       "State": {"type": "string", "enum": ["draft", "active", "archived"]},
@@ -1147,6 +1314,227 @@ const openAPIDocument = `{
               "request_id": {"type": "string"}
             }
           }
+        }
+      },
+      "OrderStatus": {"type": "string", "enum": ["pending", "paid", "fulfilled", "shipped", "delivered", "cancelled"]},
+      "PaymentStatus": {"type": "string", "enum": ["unpaid", "paid", "failed", "partially_refunded", "refunded", "disputed"]},
+      "OrderSummary": {
+        "type": "object",
+        "required": ["id", "created_at", "status", "payment_status", "email", "customer_id", "customer_name", "currency", "total_minor", "refunded_minor", "item_count"],
+        "properties": {
+          "id": {"type": "integer", "description": "The order number."},
+          "created_at": {"type": "string", "format": "date-time"},
+          "status": {"$ref": "#/components/schemas/OrderStatus"},
+          "payment_status": {"$ref": "#/components/schemas/PaymentStatus"},
+          "email": {"type": "string"},
+          "customer_id": {"type": ["integer", "null"], "description": "The customer account, null for a guest checkout."},
+          "customer_name": {"type": "string"},
+          "currency": {"$ref": "#/components/schemas/Currency"},
+          "total_minor": {"type": "integer", "minimum": 0},
+          "refunded_minor": {"type": "integer", "minimum": 0},
+          "item_count": {"type": "integer", "minimum": 0}
+        }
+      },
+      "OrderPage": {
+        "type": "object",
+        "required": ["orders", "counts", "next_before"],
+        "properties": {
+          "orders": {"type": "array", "items": {"$ref": "#/components/schemas/OrderSummary"}},
+          "counts": {"type": "object", "description": "Orders of each status matching the other filters.", "additionalProperties": {"type": "integer"}},
+          "next_before": {"type": ["integer", "null"], "description": "Pass as before for the next page; null on the last page."}
+        }
+      },
+      "OrderLine": {
+        "type": "object",
+        "required": ["id", "product_id", "sku", "title", "unit_price_minor", "quantity", "line_total_minor", "returned_to_stock"],
+        "properties": {
+          "id": {"type": "integer"},
+          "product_id": {"type": ["integer", "null"], "description": "null if the product was deleted since."},
+          "sku": {"type": "string"},
+          "title": {"type": "string"},
+          "unit_price_minor": {"type": "integer", "minimum": 0},
+          "quantity": {"type": "integer", "minimum": 1},
+          "line_total_minor": {"type": "integer", "minimum": 0},
+          "returned_to_stock": {"type": "integer", "minimum": 0, "description": "Units put back in stock by refunds and cancellations."}
+        }
+      },
+      "OrderEvent": {
+        "type": "object",
+        "required": ["id", "kind", "message", "internal", "staff_id", "staff_name", "created_at"],
+        "properties": {
+          "id": {"type": "integer"},
+          "kind": {"type": "string", "description": "note, order.fulfilled, order.shipped, order.delivered, order.cancelled, payment.succeeded, refund.requested, refund.succeeded, …"},
+          "message": {"type": "string"},
+          "internal": {"type": "boolean", "description": "true: for staff only (notes, refund requests); false: the shopper may see it."},
+          "staff_id": {"type": ["integer", "null"]},
+          "staff_name": {"type": "string"},
+          "created_at": {"type": "string", "format": "date-time"}
+        }
+      },
+      "Refund": {
+        "type": "object",
+        "required": ["id", "amount_minor", "reason", "status", "stripe_refund_id", "restock", "staff_id", "staff_name", "created_at", "updated_at"],
+        "properties": {
+          "id": {"type": "integer"},
+          "amount_minor": {"type": "integer", "minimum": 1},
+          "reason": {"type": "string"},
+          "status": {"type": "string", "enum": ["requested", "pending", "succeeded", "failed", "canceled"], "description": "requested: recorded, Stripe has not taken it yet (retry it)."},
+          "stripe_refund_id": {"type": ["string", "null"]},
+          "restock": {"type": "boolean"},
+          "staff_id": {"type": ["integer", "null"]},
+          "staff_name": {"type": "string"},
+          "created_at": {"type": "string", "format": "date-time"},
+          "updated_at": {"type": "string", "format": "date-time"}
+        }
+      },
+      "Order": {
+        "type": "object",
+        "required": ["id", "status", "payment_status", "stock_state", "allowed_statuses", "email", "customer_id", "customer_name", "currency",
+          "subtotal_minor", "shipping_minor", "tax_minor", "tax_rate_bp", "tax_label", "prices_include_tax", "total_minor", "refunded_minor",
+          "shipping_method", "shipping_address", "billing_address", "payment_intent_id", "stripe_account_id", "application_fee_minor",
+          "carrier", "tracking_number", "created_at", "updated_at", "paid_at", "shipped_at", "cancelled_at", "lines", "events", "refunds"],
+        "properties": {
+          "id": {"type": "integer"},
+          "status": {"$ref": "#/components/schemas/OrderStatus"},
+          "payment_status": {"$ref": "#/components/schemas/PaymentStatus"},
+          "stock_state": {"type": "string", "enum": ["reserved", "committed", "released"]},
+          "allowed_statuses": {"type": "array", "items": {"$ref": "#/components/schemas/OrderStatus"}, "description": "What the status may be changed to now."},
+          "email": {"type": "string"},
+          "customer_id": {"type": ["integer", "null"]},
+          "customer_name": {"type": "string"},
+          "currency": {"$ref": "#/components/schemas/Currency"},
+          "subtotal_minor": {"type": "integer", "minimum": 0},
+          "shipping_minor": {"type": "integer", "minimum": 0},
+          "tax_minor": {"type": "integer", "minimum": 0},
+          "tax_rate_bp": {"type": "integer", "minimum": 0, "maximum": 10000, "description": "Basis points: 2000 is 20 %."},
+          "tax_label": {"type": "string"},
+          "prices_include_tax": {"type": "boolean", "description": "true: tax_minor is included in the total; false: it was added to it."},
+          "total_minor": {"type": "integer", "minimum": 0},
+          "refunded_minor": {"type": "integer", "minimum": 0},
+          "shipping_method": {"type": "string"},
+          "shipping_address": {"type": "object"},
+          "billing_address": {"type": ["object", "null"]},
+          "payment_intent_id": {"type": ["string", "null"]},
+          "stripe_account_id": {"type": ["string", "null"]},
+          "application_fee_minor": {"type": "integer", "minimum": 0},
+          "carrier": {"type": "string"},
+          "tracking_number": {"type": "string"},
+          "created_at": {"type": "string", "format": "date-time"},
+          "updated_at": {"type": "string", "format": "date-time"},
+          "paid_at": {"type": ["string", "null"], "format": "date-time"},
+          "shipped_at": {"type": ["string", "null"], "format": "date-time"},
+          "cancelled_at": {"type": ["string", "null"], "format": "date-time"},
+          "lines": {"type": "array", "items": {"$ref": "#/components/schemas/OrderLine"}},
+          "events": {"type": "array", "items": {"$ref": "#/components/schemas/OrderEvent"}, "description": "The timeline, newest first."},
+          "refunds": {"type": "array", "items": {"$ref": "#/components/schemas/Refund"}}
+        }
+      },
+      "OrderStatusChange": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["status"],
+        "properties": {
+          "status": {"type": "string", "enum": ["fulfilled", "delivered", "cancelled"]},
+          "reason": {"type": "string", "maxLength": 500, "description": "Kept as an internal note."},
+          "restock": {"type": "boolean", "default": true, "description": "Cancelling a paid order: put its items back in stock."},
+          "request_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$", "description": "Cancelling a paid order: the one-time key of its refund."}
+        }
+      },
+      "Shipment": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["carrier", "tracking_number"],
+        "properties": {
+          "carrier": {"type": "string", "minLength": 1, "maxLength": 100},
+          "tracking_number": {"type": "string", "minLength": 1, "maxLength": 100}
+        }
+      },
+      "RefundCreate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["amount_minor"],
+        "properties": {
+          "amount_minor": {"type": "integer", "minimum": 1, "description": "In the order's currency's minor unit."},
+          "reason": {"type": "string", "maxLength": 500},
+          "restock": {"type": "array", "description": "Units of the order's lines to put back in stock.",
+            "items": {"type": "object", "additionalProperties": false, "required": ["line_id", "quantity"],
+              "properties": {"line_id": {"type": "integer"}, "quantity": {"type": "integer", "minimum": 0}}}},
+          "request_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$", "description": "A one-time key of your own: the same key gives back the same refund."}
+        }
+      },
+      "RefundResult": {
+        "type": "object",
+        "required": ["refund", "order"],
+        "properties": {"refund": {"$ref": "#/components/schemas/Refund"}, "order": {"$ref": "#/components/schemas/Order"}}
+      },
+      "NoteCreate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["message"],
+        "properties": {"message": {"type": "string", "minLength": 1, "maxLength": 5000}}
+      },
+      "TransitionError": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+          "error": {
+            "type": "object",
+            "required": ["status", "message", "current_status", "allowed", "request_id"],
+            "properties": {
+              "status": {"type": "integer", "const": 409},
+              "message": {"type": "string", "description": "What the order may become instead."},
+              "field": {"type": "string"},
+              "current_status": {"$ref": "#/components/schemas/OrderStatus"},
+              "allowed": {"type": "array", "items": {"$ref": "#/components/schemas/OrderStatus"}},
+              "request_id": {"type": "string"}
+            }
+          }
+        }
+      },
+      "Spent": {
+        "type": "object",
+        "required": ["currency", "amount_minor"],
+        "properties": {"currency": {"$ref": "#/components/schemas/Currency"}, "amount_minor": {"type": "integer"}}
+      },
+      "CustomerSummary": {
+        "type": "object",
+        "required": ["id", "email", "name", "phone", "created_at", "last_login_at", "order_count", "spent"],
+        "properties": {
+          "id": {"type": "integer"},
+          "email": {"type": "string"},
+          "name": {"type": "string"},
+          "phone": {"type": "string"},
+          "created_at": {"type": "string", "format": "date-time"},
+          "last_login_at": {"type": ["string", "null"], "format": "date-time"},
+          "order_count": {"type": "integer", "minimum": 0},
+          "spent": {"type": "array", "items": {"$ref": "#/components/schemas/Spent"}, "description": "Paid orders less refunds, per currency."}
+        }
+      },
+      "CustomerPage": {
+        "type": "object",
+        "required": ["customers", "next_before"],
+        "properties": {
+          "customers": {"type": "array", "items": {"$ref": "#/components/schemas/CustomerSummary"}},
+          "next_before": {"type": ["integer", "null"]}
+        }
+      },
+      "CustomerAddress": {
+        "type": "object",
+        "required": ["id", "name", "line1", "line2", "postal_code", "city", "region", "country", "phone", "is_default"],
+        "properties": {
+          "id": {"type": "integer"}, "name": {"type": "string"}, "line1": {"type": "string"}, "line2": {"type": "string"},
+          "postal_code": {"type": "string"}, "city": {"type": "string"}, "region": {"type": "string"},
+          "country": {"type": "string", "pattern": "^[A-Z]{2}$"}, "phone": {"type": "string"}, "is_default": {"type": "boolean"}
+        }
+      },
+      "Customer": {
+        "allOf": [{"$ref": "#/components/schemas/CustomerSummary"}],
+        "type": "object",
+        "required": ["addresses", "orders", "more_orders"],
+        "properties": {
+          "addresses": {"type": "array", "items": {"$ref": "#/components/schemas/CustomerAddress"}},
+          "orders": {"type": "array", "items": {"$ref": "#/components/schemas/OrderSummary"}, "description": "The latest 50, newest first."},
+          "more_orders": {"type": "boolean"}
         }
       },
       "Error": {

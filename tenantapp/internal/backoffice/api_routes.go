@@ -18,8 +18,9 @@ import (
 
 // APIRoutes registers the vendor JSON API under /api/v1/vendor/ on the
 // shop's router: products with their images, stock movements, the media
-// library, the shop's settings, and marketplace imports, staging and
-// publishes (apiMarketplaceRoutes), for programs holding a staff API token
+// library, the shop's settings, marketplace imports, staging and
+// publishes (apiMarketplaceRoutes), and orders and customers
+// (apiOrderRoutes), for programs holding a staff API token
 // (Authorization: Bearer sfstaff_...). A token acts with its member's
 // permissions; sessions and cookies play no part, so there is no CSRF to
 // guard against. The OpenAPI document is at openapi.json.
@@ -49,6 +50,7 @@ func (h *Handler) APIRoutes(r *mux.Router) {
 	authed.Handle("/settings", h.can("settings.write", h.apiSettingsUpdate)).Methods(http.MethodPatch)
 
 	h.apiMarketplaceRoutes(authed)
+	h.apiOrderRoutes(authed)
 }
 
 type apiTokenKey struct{}

@@ -80,11 +80,11 @@ func (h *Handler) Routes(r *mux.Router) {
 	// session ended, still sees their order.
 	o := r.NewRoute().Subrouter()
 	o.Use(http.NewCrossOriginProtection().Handler, noStore)
-	o.Handle("/orders/{token:[A-Za-z0-9_-]{22,64}}", rs.Wrap(h.orderPage)).Methods(http.MethodGet, http.MethodHead)
-	o.Handle("/orders/{token:[A-Za-z0-9_-]{22,64}}/pay", rs.Wrap(h.pay)).Methods(http.MethodPost)
-	o.Handle("/orders/{token:[A-Za-z0-9_-]{22,64}}/complete", rs.Wrap(h.complete)).Methods(http.MethodGet)
-	o.Handle("/api/v1/shop/orders/{token:[A-Za-z0-9_-]{22,64}}", rs.Wrap(h.apiOrder)).Methods(http.MethodGet)
-	o.Handle("/api/v1/shop/orders/{token:[A-Za-z0-9_-]{22,64}}/pay", rs.Wrap(h.apiPay)).Methods(http.MethodPost)
+	o.Handle("/orders/{token:[A-Za-z0-9_-]+}", rs.Wrap(h.orderPage)).Methods(http.MethodGet, http.MethodHead)
+	o.Handle("/orders/{token:[A-Za-z0-9_-]+}/pay", rs.Wrap(h.pay)).Methods(http.MethodPost)
+	o.Handle("/orders/{token:[A-Za-z0-9_-]+}/complete", rs.Wrap(h.complete)).Methods(http.MethodGet)
+	o.Handle("/api/v1/shop/orders/{token:[A-Za-z0-9_-]+}", rs.Wrap(h.apiOrder)).Methods(http.MethodGet)
+	o.Handle("/api/v1/shop/orders/{token:[A-Za-z0-9_-]+}/pay", rs.Wrap(h.apiPay)).Methods(http.MethodPost)
 	r.Handle("/api/v1/shop/shipping-methods", rs.Wrap(h.apiShippingMethods)).Methods(http.MethodGet)
 }
 
