@@ -18,6 +18,7 @@ import (
 	"github.com/storefleet/storefleet/internal/orders"
 	"github.com/storefleet/storefleet/internal/payments"
 	"github.com/storefleet/storefleet/internal/web"
+	"github.com/storefleet/storefleet/tenantapp/internal/account"
 	"github.com/storefleet/storefleet/tenantapp/internal/media"
 	"github.com/storefleet/storefleet/tenantapp/internal/shopper"
 	"github.com/storefleet/storefleet/tenantapp/internal/storefront"
@@ -273,7 +274,7 @@ type checkoutPage struct {
 	Methods     []methodView
 	Form        Details
 	Key         string
-	Countries   []Country
+	Countries   []account.Country
 	Quote       quoteView
 	Unavailable string
 	Error       *web.Error
@@ -378,7 +379,7 @@ func (h *Handler) checkoutForm(w http.ResponseWriter, r *http.Request, status in
 	if d.ShippingMethodID == 0 && len(methods) > 0 {
 		d.ShippingMethodID = methods[0].ID
 	}
-	page := checkoutPage{Page: p, Title: "Checkout", Cart: viewCart(t, c), Form: d, Countries: Countries,
+	page := checkoutPage{Page: p, Title: "Checkout", Cart: viewCart(t, c), Form: d, Countries: account.Countries,
 		Unavailable: unavailable, Error: formErr, SignedIn: customerID != 0}
 	chosen := ShippingMethod{}
 	for _, m := range methods {
