@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,14 +13,17 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/storefleet/storefleet/internal/database"
+	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/marketplace"
+	"github.com/storefleet/storefleet/internal/notify"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/wiring"
+	"github.com/storefleet/storefleet/templates"
 )
 
 // VendorWorkArgs runs one kind of a vendor's queued work: "imports",
-// "publishes" or "images". The work itself is described in the vendor's
-// database; the job drains what is due. Two jobs for one vendor and kind
+// "publishes", "images" or "mail" (its e-mail outbox). The work itself
+// is described in the vendor's database; the job drains what is due. Two jobs for one vendor and kind
 // are harmless: each item is claimed by one worker at a time.
 type VendorWorkArgs struct {
 	VendorID int64  `json:"vendor_id"`
@@ -46,6 +50,10 @@ type vendorWorkWorker struct {
 	p   *wiring.Platform
 	mp  *marketplace.Runner
 	log *slog.Logger
+
+	mailOnce sync.Once
+	mailer   *mail.Mailer
+	mailErr  error
 }
 
 // Timeout bounds one drain: a million-row import takes minutes.
@@ -83,6 +91,9 @@ func (w *vendorWorkWorker) Work(ctx context.Context, job *river.Job[VendorWorkAr
 		return fmt.Errorf("vendor %s: %w", v.Slug, err)
 	}
 	defer pool.Close()
+	if a.Work == notify.WorkKind {
+		return w.sendMail(ctx, a, v, pool, started)
+	}
 	objects, err := w.p.Objects.VendorClient(v.Bucket)
 	if err != nil {
 		return fmt.Errorf("vendor %s: bucket: %w", v.Slug, err)
@@ -102,6 +113,43 @@ func (w *vendorWorkWorker) Work(ctx context.Context, job *river.Job[VendorWorkAr
 		return river.JobSnooze(max(time.Until(next), time.Second))
 	}
 	return w.done(ctx, a, started)
+}
+
+// sendMail sends the vendor's due e-mails (its outbox, see
+// internal/notify) through the platform's SMTP server. While messages
+// wait for a later attempt the request stays open: the job snoozes until
+// the next one is due, or, for a wait longer than the sweep's
+// requeueAfter (retries back off up to 6 hours), ends and leaves the
+// sweep to queue the request again, so snoozed jobs do not pile up.
+func (w *vendorWorkWorker) sendMail(ctx context.Context, a VendorWorkArgs, v *platform.Vendor, pool *pgxpool.Pool, started time.Time) error {
+	mailer, err := w.platformMailer()
+	if err != nil {
+		return err
+	}
+	log := w.log.With("vendor", v.Slug, "work", a.Work)
+	if !mailer.Configured() {
+		// The request stays open: the sweep brings it back.
+		log.Warn("e-mail waits: the platform has no SMTP server (STOREFLEET_SMTP_URL)")
+		return nil
+	}
+	next, err := notify.Drain(ctx, pool, mailer, notify.Options{ShopName: v.Name, Log: log})
+	switch {
+	case err != nil:
+		return err
+	case next.IsZero():
+		return w.done(ctx, a, started)
+	case time.Until(next) > requeueAfter:
+		return nil
+	}
+	return river.JobSnooze(max(time.Until(next), time.Second))
+}
+
+// platformMailer is the platform's SMTP sender, made on first use.
+func (w *vendorWorkWorker) platformMailer() (*mail.Mailer, error) {
+	w.mailOnce.Do(func() {
+		w.mailer, w.mailErr = mail.New(w.p.Cfg.SMTPURL, templates.FS, "tenantapp")
+	})
+	return w.mailer, w.mailErr
 }
 
 // requestImages asks for the vendor's image fetches to be run if a publish

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"net"
 	"net/mail"
+	"net/textproto"
 	"net/url"
 	"path"
 	"strconv"
@@ -214,23 +215,49 @@ func (m *Mailer) Send(ctx context.Context, msg Message) error {
 	if !m.Configured() {
 		return ErrNotConfigured
 	}
-	to, err := mail.ParseAddress(msg.To)
-	if err != nil {
-		return fmt.Errorf("recipient %q: %w", msg.To, err)
-	}
 	r, err := m.Render(msg)
 	if err != nil {
 		return err
 	}
+	return m.deliver(ctx, Envelope{To: msg.To, FromName: msg.FromName, ReplyTo: msg.ReplyTo}, r, msg.Template)
+}
+
+// Envelope says who a mail rendered elsewhere goes to and comes from.
+type Envelope struct {
+	To string
+	// FromName is shown as the sender's name; the address is the Mailer's.
+	FromName string
+	// ReplyTo, if set, is where answers go.
+	ReplyTo string
+}
+
+// SendRendered delivers a mail whose subject and bodies were rendered
+// elsewhere (the vendors' own templates, see internal/notify).
+func (m *Mailer) SendRendered(ctx context.Context, env Envelope, r *Rendered) error {
+	if !m.Configured() {
+		return ErrNotConfigured
+	}
+	return m.deliver(ctx, env, r, "mail")
+}
+
+// ErrBadAddress means a recipient or reply-to address cannot be used;
+// sending again will not help.
+var ErrBadAddress = errors.New("not a usable e-mail address")
+
+func (m *Mailer) deliver(ctx context.Context, env Envelope, r *Rendered, what string) error {
+	to, err := mail.ParseAddress(env.To)
+	if err != nil {
+		return fmt.Errorf("recipient %q: %w: %v", env.To, ErrBadAddress, err)
+	}
 	out := gomail.NewMsg()
-	out.FromMailAddress(&mail.Address{Name: oneLine(msg.FromName), Address: m.from})
+	out.FromMailAddress(&mail.Address{Name: oneLine(env.FromName), Address: m.from})
 	out.ToMailAddress(to)
-	if msg.ReplyTo != "" {
-		if err := out.ReplyTo(msg.ReplyTo); err != nil {
-			return fmt.Errorf("reply-to %q: %w", msg.ReplyTo, err)
+	if env.ReplyTo != "" {
+		if err := out.ReplyTo(env.ReplyTo); err != nil {
+			return fmt.Errorf("reply-to %q: %w: %v", env.ReplyTo, ErrBadAddress, err)
 		}
 	}
-	out.Subject(r.Subject)
+	out.Subject(oneLine(r.Subject))
 	out.SetMessageID()
 	out.SetDate()
 	out.SetBodyString(gomail.TypeTextPlain, r.Text)
@@ -242,9 +269,26 @@ func (m *Mailer) Send(ctx context.Context, msg Message) error {
 		return fmt.Errorf("e-mail client: %w", err)
 	}
 	if err := c.DialAndSendWithContext(ctx, out); err != nil {
-		return fmt.Errorf("send %s to %s via %s: %w", msg.Template, to.Address, net.JoinHostPort(m.host, strconv.Itoa(m.port)), err)
+		return fmt.Errorf("send %s to %s via %s: %w", what, to.Address, net.JoinHostPort(m.host, strconv.Itoa(m.port)), err)
 	}
 	return nil
+}
+
+// Permanent reports whether err says that sending the same mail again
+// cannot succeed: the SMTP server refused it with a 5xx reply, or an
+// address in it is unusable. Anything else (a server that cannot be
+// reached, a 4xx reply, a timeout) is worth another try.
+func Permanent(err error) bool {
+	if errors.Is(err, ErrBadAddress) {
+		return true
+	}
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		code := se.ErrorCode()
+		return code >= 500 && code < 600
+	}
+	var te *textproto.Error
+	return errors.As(err, &te) && te.Code >= 500 && te.Code < 600
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

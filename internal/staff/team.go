@@ -140,9 +140,15 @@ func CheckEmail(email string) (string, error) {
 	return email, nil
 }
 
+// WithToken runs in the transaction that makes a token, after it, with
+// the member the token is for: the back office queues the e-mail that
+// carries the token there, so that both are committed, or neither.
+type WithToken func(ctx context.Context, tx pgx.Tx, staffID int64, token string) error
+
 // Invite adds an invited member with a role and returns them with their
-// invitation token (valid InviteTTL), to be e-mailed.
-func Invite(ctx context.Context, db *pgxpool.Pool, by *Member, email string, roleID int64, audit Entry) (*Member, string, error) {
+// invitation token (valid InviteTTL), to be e-mailed; then, if given,
+// runs in the same transaction.
+func Invite(ctx context.Context, db *pgxpool.Pool, by *Member, email string, roleID int64, audit Entry, then ...WithToken) (*Member, string, error) {
 	if !by.Can(PermStaffManage) {
 		return nil, "", ErrForbidden
 	}
@@ -167,6 +173,9 @@ func Invite(ctx context.Context, db *pgxpool.Pool, by *Member, email string, rol
 		if token, err = newToken(ctx, tx, id, PurposeInvite, InviteTTL); err != nil {
 			return err
 		}
+		if err := runThen(ctx, tx, id, token, then); err != nil {
+			return err
+		}
 		audit.Action, audit.TargetType, audit.TargetID = "staff.invite", "staff", fmt.Sprint(id)
 		audit.After = map[string]any{"email": email, "role": r.Name}
 		return Audit(ctx, tx, audit)
@@ -178,8 +187,9 @@ func Invite(ctx context.Context, db *pgxpool.Pool, by *Member, email string, rol
 	return m, token, err
 }
 
-// ResendInvite replaces an invited member's token with a new one.
-func ResendInvite(ctx context.Context, db *pgxpool.Pool, by *Member, id int64, audit Entry) (*Member, string, error) {
+// ResendInvite replaces an invited member's token with a new one; then,
+// if given, runs in the same transaction.
+func ResendInvite(ctx context.Context, db *pgxpool.Pool, by *Member, id int64, audit Entry, then ...WithToken) (*Member, string, error) {
 	var token string
 	err := database.Transact(ctx, db, func(tx pgx.Tx) error {
 		t, err := lockTarget(ctx, tx, by, id)
@@ -190,6 +200,9 @@ func ResendInvite(ctx context.Context, db *pgxpool.Pool, by *Member, id int64, a
 			return ErrNotInvited
 		}
 		if token, err = newToken(ctx, tx, id, PurposeInvite, InviteTTL); err != nil {
+			return err
+		}
+		if err := runThen(ctx, tx, id, token, then); err != nil {
 			return err
 		}
 		audit.Action, audit.TargetType, audit.TargetID = "staff.invite_resend", "staff", fmt.Sprint(id)
@@ -339,9 +352,10 @@ func InviteOwner(ctx context.Context, db database.Beginner, email string, audit 
 }
 
 // RequestReset makes a password-reset token (valid ResetTTL) for the
-// active member with this e-mail address. Anyone else (unknown, invited,
-// disabled) gets ErrNotFound, which callers must not reveal.
-func RequestReset(ctx context.Context, db *pgxpool.Pool, email string, audit Entry) (*Member, string, error) {
+// active member with this e-mail address; then, if given, runs in the
+// same transaction. Anyone else (unknown, invited, disabled) gets
+// ErrNotFound, which callers must not reveal.
+func RequestReset(ctx context.Context, db *pgxpool.Pool, email string, audit Entry, then ...WithToken) (*Member, string, error) {
 	m, err := ByEmail(ctx, db, email)
 	if err != nil {
 		return nil, "", err
@@ -354,6 +368,9 @@ func RequestReset(ctx context.Context, db *pgxpool.Pool, email string, audit Ent
 		if token, err = newToken(ctx, tx, m.ID, PurposeReset, ResetTTL); err != nil {
 			return err
 		}
+		if err := runThen(ctx, tx, m.ID, token, then); err != nil {
+			return err
+		}
 		audit.StaffID = m.ID
 		audit.Action, audit.TargetType, audit.TargetID = "staff.password_reset_request", "staff", fmt.Sprint(m.ID)
 		return Audit(ctx, tx, audit)
@@ -362,6 +379,15 @@ func RequestReset(ctx context.Context, db *pgxpool.Pool, email string, audit Ent
 		return nil, "", err
 	}
 	return m, token, nil
+}
+
+func runThen(ctx context.Context, tx pgx.Tx, staffID int64, token string, then []WithToken) error {
+	for _, fn := range then {
+		if err := fn(ctx, tx, staffID, token); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // InviteMail is what the "mail_invite" template renders, for the back

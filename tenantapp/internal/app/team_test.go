@@ -34,6 +34,7 @@ const ownerPassword = "correct horse battery"
 
 func newTeamShop(t *testing.T, s *shopEnv, slug, name string) *teamShop {
 	t.Helper()
+	deliverMail(t, s) // invitations and resets go out through the outbox and the job system
 	v, err := s.e.Prov.CreateVendor(context.Background(), platform.Actor{Kind: "system", Name: "test"},
 		provision.CreateRequest{Slug: slug, Name: name, OwnerEmail: mailtest.UniqueAddress("owner", slug+".example")})
 	if err != nil {

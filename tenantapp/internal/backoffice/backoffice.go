@@ -135,6 +135,9 @@ func (h *Handler) Routes(r *mux.Router) {
 	h.catalogRoutes(in)
 	h.shopRoutes(in)
 	h.importRoutes(in)
+	h.paymentsRoutes(in)
+	h.notifyRoutes(in)
+	h.orderRoutes(in)
 	r.Handle("/admin", http.RedirectHandler("admin/", http.StatusMovedPermanently))
 }
 
@@ -355,12 +358,16 @@ type navLink struct{ Href, Label string }
 // every member).
 var navItems = []struct{ path, label, perm string }{
 	{"/admin/", "Dashboard", ""},
+	{"/admin/orders", "Orders", "orders.read"},
+	{"/admin/customers", "Customers", "customers.read"},
 	{"/admin/products", "Products", "catalog.read"},
 	{"/admin/imports", "Imports", "catalog.read"},
 	{"/admin/staging", "Staging", "catalog.read"},
 	{"/admin/inventory", "Inventory", "inventory.read"},
 	{"/admin/media", "Media", "media.read"},
 	{"/admin/settings", "Settings", "settings.write"},
+	{"/admin/payments", "Payments", "settings.write"},
+	{"/admin/notifications", "E-mails", "orders.read"},
 	{"/admin/audit", "Audit log", "audit.read"},
 	{"/admin/team", "Team", "staff.manage"},
 }

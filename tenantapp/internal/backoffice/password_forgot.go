@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/staff"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
@@ -64,22 +63,19 @@ func (h *Handler) passwordForgot(w http.ResponseWriter, r *http.Request) error {
 }
 
 // sendReset makes a reset token for the active member with this address,
-// if there is one, and e-mails them the link on the shop's primary domain.
+// if there is one, and queues the e-mail with the link on the shop's
+// primary domain in the same transaction; the control plane's job system
+// sends it.
 func (h *Handler) sendReset(ctx context.Context, t *tenant.Tenant, email string, e staff.Entry) {
-	m, token, err := staff.RequestReset(ctx, t.Pool, email, e)
+	_, _, err := staff.RequestReset(ctx, t.Pool, email, e, h.queueReset(t))
 	if errors.Is(err, staff.ErrNotFound) {
 		return
 	}
-	if err == nil {
-		var link string
-		if link, err = h.absURL(t, "/admin/password/reset/"+token); err == nil {
-			err = h.sendMail(ctx, t, m.Email, "mail_password_reset", resetMail{ShopName: t.Entry.Name, Email: m.Email,
-				Link: link, Expires: mail.Lifetime(staff.ResetTTL)})
-		}
-	}
 	if err != nil {
 		h.log.Error("cannot send a password reset link", "vendor", t.Entry.Slug, "request_id", e.RequestID, "err", err)
+		return
 	}
+	h.sendQueued(ctx, t)
 }
 
 // countResetRequest counts a reset request for the address and the

@@ -11,14 +11,15 @@ import (
 )
 
 // POST /admin/team/invite: add someone by e-mail with a role; they get a
-// link to choose their password.
+// link to choose their password, by an e-mail queued with the invitation
+// (the vendor's outbox, sent by the control plane's job system).
 func (h *Handler) teamInvite(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	t := tenant.FromContext(ctx)
 	me := Current(ctx)
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	roleID, _ := strconv.ParseInt(r.PostFormValue("role_id"), 10, 64)
-	m, token, err := staff.Invite(ctx, t.Pool, me, email, roleID, actor(r, me))
+	m, _, err := staff.Invite(ctx, t.Pool, me, email, roleID, actor(r, me), h.queueInvite(t, inviter(me)))
 	var fe *staff.FieldError
 	if errors.As(err, &fe) {
 		return h.renderTeam(w, r, http.StatusUnprocessableEntity, email, roleID, map[string]string{fe.Field: fe.Message})
@@ -26,12 +27,7 @@ func (h *Handler) teamInvite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return h.teamError(w, r, err)
 	}
-	if err := h.sendInvite(ctx, t, m.Email, m.RoleName, inviter(me), token); err != nil {
-		h.log.Warn("cannot e-mail an invitation", "vendor", t.Entry.Slug, "staff_id", m.ID, "err", err)
-		h.sessions.Put(ctx, keyFlashError, "We added "+m.Email+" to the team but could not send the invitation e-mail. Try \"Resend invitation\" in a moment.")
-		http.Redirect(w, r, t.Base+"/admin/team", http.StatusSeeOther)
-		return nil
-	}
+	h.sendQueued(ctx, t)
 	return h.backToTeam(w, r, "Invitation sent to "+m.Email+".")
 }
 
