@@ -29,7 +29,7 @@ func salesSummary(ctx context.Context, db *pgxpool.Pool) (periods []salesPeriod,
 	periods = []salesPeriod{{Label: "Today"}, {Label: "Last 7 days"}, {Label: "Last 30 days"}}
 	var n int
 	err = db.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns
-		WHERE table_schema = 'public' AND table_name = 'orders' AND column_name IN ('created_at', 'total_minor', 'currency', 'status')
+		WHERE table_schema = 'public' AND table_name = 'orders' AND column_name IN ('paid_at', 'total_minor', 'refunded_minor', 'currency')
 		AND to_regclass('public.orders') IS NOT NULL`).Scan(&n)
 	if err != nil {
 		return nil, false, fmt.Errorf("look for the orders table: %w", err)
@@ -40,8 +40,9 @@ func salesSummary(ctx context.Context, db *pgxpool.Pool) (periods []salesPeriod,
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	starts := []time.Time{today, today.AddDate(0, 0, -6), today.AddDate(0, 0, -29)}
 	for i, start := range starts {
-		rows, err := db.Query(ctx, `SELECT currency, count(*), coalesce(sum(total_minor), 0)::bigint FROM orders
-			WHERE created_at >= $1 AND status NOT IN ('cancelled', 'canceled', 'failed') GROUP BY currency ORDER BY 2 DESC`, start)
+		// sales are orders paid in the period, less what was refunded
+		rows, err := db.Query(ctx, `SELECT currency, count(*), coalesce(sum(total_minor - refunded_minor), 0)::bigint FROM orders
+			WHERE paid_at >= $1 GROUP BY currency ORDER BY 2 DESC`, start)
 		if err != nil {
 			return nil, false, fmt.Errorf("sum orders: %w", err)
 		}
