@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -435,9 +436,15 @@ func TestRetentionKeepsDailyAndWeekly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Kept: today and yesterday (daily 2), plus the newest of a second week.
-	if len(res.Expired) == 0 || res.Kept < 3 {
+	// Kept: today and yesterday (daily 2), and the newest of each of two
+	// weeks, which are those two already when today is a Monday; the
+	// month-old one goes in any case.
+	if len(res.Expired) == 0 || res.Kept < 2 || res.Kept+len(res.Expired) != 6 || !slices.Contains(res.Expired, ids[0]) ||
+		slices.Contains(res.Expired, ids[4]) || slices.Contains(res.Expired, ids[5]) {
 		t.Fatalf("retention: %+v", res)
+	}
+	if wd := time.Now().UTC().Weekday(); wd != time.Monday && res.Kept < 3 {
+		t.Fatalf("retention on a %s: %+v", wd, res)
 	}
 	for _, id := range res.Expired {
 		b, _ := e.Backups.Get(ctx, id)
