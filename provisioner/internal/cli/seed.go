@@ -132,6 +132,11 @@ func seedProducts(ctx context.Context, prov *provision.Provisioner, v *platform.
 			WHERE is_owner AND password_hash IS NULL`, ownerHash); err != nil {
 			return fmt.Errorf("activate the demo owner of %s: %w", v.Slug, err)
 		}
+		// Demo products made before stock was kept get some, once.
+		if _, err := tx.Exec(ctx, `UPDATE products p SET stock_on_hand = 25 WHERE stock_on_hand = 0
+			AND NOT EXISTS (SELECT 1 FROM inventory_movements m WHERE m.product_id = p.id)`); err != nil {
+			return fmt.Errorf("give the demo products of %s stock: %w", v.Slug, err)
+		}
 		for i, pr := range products {
 			// stock to sell, and the first three on the home page
 			_, err := tx.Exec(ctx, `INSERT INTO products (sku, title, description, price_minor, state, stock_on_hand, featured)

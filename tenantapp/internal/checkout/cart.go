@@ -117,7 +117,9 @@ func LoadCart(ctx context.Context, db Querier, id int64) (*Cart, error) {
 	}
 	c := &Cart{ID: id, Currency: cur, Lines: []Line{}}
 	if id != 0 {
-		rows, err := db.Query(ctx, `SELECT p.id, p.sku, coalesce(p.handle, ''), p.title, cl.quantity,
+		// a product without a handle answers at the one derived from its SKU
+		rows, err := db.Query(ctx, `SELECT p.id, p.sku,
+				coalesce(p.handle, trim(both '-' from regexp_replace(lower(p.sku), '[^a-z0-9]+', '-', 'g'))), p.title, cl.quantity,
 				coalesce(p.sale_price_minor, p.price_minor), p.price_minor,
 				p.stock_on_hand - p.stock_reserved, p.state = 'active' AND p.currency = $2,
 				(SELECT pm.media_id FROM product_media pm WHERE pm.product_id = p.id ORDER BY pm.position, pm.media_id LIMIT 1)
