@@ -162,9 +162,7 @@ func lines(ctx context.Context, tx pgx.Tx, orderID int64) ([]line, error) {
 }
 
 // moveStock changes the stock of every line of an order: commit takes the
-// reserved units from stock on hand (a sale); release gives them back;
-// take (a payment for an order whose reservation had run out) takes units
-// from what is available, and fails with ErrOutOfStock if one is gone.
+// reserved units from stock on hand (a sale); release gives them back.
 func moveStock(ctx context.Context, tx pgx.Tx, orderID int64, how string) error {
 	ls, err := lines(ctx, tx, orderID)
 	if err != nil {
@@ -179,9 +177,6 @@ func moveStock(ctx context.Context, tx pgx.Tx, orderID int64, how string) error 
 		case "release":
 			q, kind = `UPDATE products SET stock_reserved = stock_reserved - $2
 				WHERE id = $1 RETURNING stock_on_hand, stock_reserved`, "release"
-		case "take":
-			q, kind = `UPDATE products SET stock_on_hand = stock_on_hand - $2
-				WHERE id = $1 AND stock_on_hand - stock_reserved >= $2 RETURNING stock_on_hand, stock_reserved`, "sale"
 		}
 		var onHand, reserved int
 		err := tx.QueryRow(ctx, q, l.productID, l.quantity).Scan(&onHand, &reserved)
@@ -240,8 +235,10 @@ type Confirm func(ctx context.Context, tx pgx.Tx, orderID int64) (int64, error)
 // reserved stock is sold, the cart it came from is emptied of its lines
 // and confirm queues the confirmation, all in one transaction. A payment
 // seen before changes nothing. A payment for an order that was cancelled
-// meanwhile takes the stock again if it is still there; if it is not, the
-// payment is recorded and a full refund is asked for (Outcome.Refund).
+// meanwhile (by staff, because its cart changed, or because its
+// reservation ran out; the shopper may have paid a new order for the same
+// things since) never brings it back: the payment is recorded and a full
+// refund is asked for (Outcome.Refund).
 func ApplyPaid(ctx context.Context, pool *pgxpool.Pool, p Paid, confirm Confirm) (Outcome, error) {
 	var out Outcome
 	err := InTx(ctx, pool, func(tx pgx.Tx) error {
@@ -266,22 +263,14 @@ func ApplyPaid(ctx context.Context, pool *pgxpool.Pool, p Paid, confirm Confirm)
 				return err
 			}
 		}
-		switch {
-		case o.StockState == StockReserved:
-			if err := moveStock(ctx, tx, o.ID, "commit"); err != nil {
-				return err
-			}
-		case o.StockState == StockReleased:
-			err := moveStock(ctx, tx, o.ID, "take")
-			if errors.Is(err, ErrOutOfStock) {
-				return refundUnservable(ctx, tx, o, p, &out)
-			}
-			if err != nil {
-				return err
-			}
+		if o.Status == StatusCancelled || o.StockState != StockReserved {
+			return refundUnservable(ctx, tx, o, p, &out)
 		}
-		_, err = tx.Exec(ctx, `UPDATE orders SET status = CASE WHEN status IN ('pending', 'cancelled') THEN 'paid' ELSE status END,
-				payment_status = 'paid', stock_state = 'committed', paid_at = now(), cancelled_at = NULL, updated_at = now()
+		if err := moveStock(ctx, tx, o.ID, "commit"); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE orders SET status = CASE WHEN status = 'pending' THEN 'paid' ELSE status END,
+				payment_status = 'paid', stock_state = 'committed', paid_at = now(), updated_at = now()
 			WHERE id = $1`, o.ID)
 		if err != nil {
 			return fmt.Errorf("mark order %d paid: %w", o.ID, err)
@@ -311,13 +300,12 @@ func ApplyPaid(ctx context.Context, pool *pgxpool.Pool, p Paid, confirm Confirm)
 func AutoRefundKey(intentID string) string { return "sf-autorefund-" + intentID }
 
 // refundUnservable records a payment that arrived for an order that was
-// cancelled and whose stock is gone: the order stays cancelled, and a full
-// refund is requested.
+// cancelled: the order stays cancelled, and a full refund is requested.
 func refundUnservable(ctx context.Context, tx pgx.Tx, o *locked, p Paid, out *Outcome) error {
 	out.Refund = true
 	out.RefundKey = AutoRefundKey(p.IntentID)
 	_, err := tx.Exec(ctx, `INSERT INTO refunds (order_id, request_key, amount_minor, reason, status)
-		VALUES ($1, $2, $3, 'paid after the order was cancelled and its stock sold', 'requested')
+		VALUES ($1, $2, $3, 'paid after the order was cancelled', 'requested')
 		ON CONFLICT (request_key) DO NOTHING`, o.ID, out.RefundKey, p.Amount)
 	if err != nil {
 		return fmt.Errorf("request the refund of order %d: %w", o.ID, err)
@@ -327,13 +315,14 @@ func refundUnservable(ctx context.Context, tx pgx.Tx, o *locked, p Paid, out *Ou
 		return fmt.Errorf("record the payment of order %d: %w", o.ID, err)
 	}
 	return Event(ctx, tx, o.ID, "payment.after_cancel",
-		"A payment arrived after the order was cancelled and its items had been sold; it is refunded in full.", false, 0)
+		"A payment arrived after the order was cancelled; it is refunded in full.", false, 0)
 }
 
-// ApplyFailed records that the payment of an order failed: its stock is
-// given back and the order is cancelled (the shopper's cart is kept, so
-// they can check out again). News about an order that is paid already, or
-// cancelled, changes nothing.
+// ApplyFailed records that an attempt to pay an order failed (a declined
+// card). The PaymentIntent stays usable, so the shopper may try another
+// card: the order keeps its reservation until it runs out, and only the
+// timeline says what happened. News about an order that is not pending
+// and unpaid changes nothing.
 func ApplyFailed(ctx context.Context, pool *pgxpool.Pool, intentID, reason string) (Outcome, error) {
 	var out Outcome
 	err := InTx(ctx, pool, func(tx pgx.Tx) error {
@@ -347,7 +336,7 @@ func ApplyFailed(ctx context.Context, pool *pgxpool.Pool, intentID, reason strin
 			return nil
 		}
 		out.Applied = true
-		return cancel(ctx, tx, o, PaymentFailed, "payment.failed", "The payment failed: "+reason)
+		return Event(ctx, tx, o.ID, "payment.failed", "A payment attempt failed: "+reason, false, 0)
 	})
 	return out, err
 }
@@ -376,36 +365,53 @@ type Expired struct {
 }
 
 // ReleaseExpired cancels up to limit unpaid orders whose reservations ran
-// out before now and gives their stock back. Orders locked by another
+// out before now and gives their stock back, each order in a transaction
+// of its own (so products are locked in id order, as checkout and payment
+// lock them, and a long batch holds no locks). Orders locked by another
 // transaction (being paid right now) are skipped and looked at next time.
 func ReleaseExpired(ctx context.Context, pool *pgxpool.Pool, now time.Time, limit int) ([]Expired, error) {
+	rows, err := pool.Query(ctx, `SELECT id FROM orders
+		WHERE stock_state = 'reserved' AND reserved_until < $1 AND payment_status = 'unpaid' AND status = 'pending'
+		ORDER BY reserved_until LIMIT $2`, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find expired reservations: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("find expired reservations: %w", err)
+	}
 	var out []Expired
-	err := InTx(ctx, pool, func(tx pgx.Tx) error {
-		out = nil
-		rows, err := tx.Query(ctx, `SELECT id FROM orders
-			WHERE stock_state = 'reserved' AND reserved_until < $1 AND payment_status = 'unpaid' AND status = 'pending'
-			ORDER BY reserved_until LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
-		if err != nil {
-			return fmt.Errorf("find expired reservations: %w", err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return fmt.Errorf("find expired reservations: %w", err)
-		}
-		for _, id := range ids {
-			o, err := lockByID(ctx, tx, id)
-			if err != nil {
-				return err
+	for _, id := range ids {
+		var e *Expired
+		err := InTx(ctx, pool, func(tx pgx.Tx) error {
+			e = nil
+			var o locked
+			err := tx.QueryRow(ctx, `SELECT id, status, payment_status, stock_state, coalesce(stripe_account_id, ''),
+					coalesce(payment_intent_id, '')
+				FROM orders WHERE id = $1 AND stock_state = 'reserved' AND reserved_until < $2 AND payment_status = 'unpaid'
+					AND status = 'pending'
+				FOR UPDATE SKIP LOCKED`, id, now).Scan(&o.ID, &o.Status, &o.PaymentStatus, &o.StockState, &o.Account, &o.IntentID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // paid, cancelled or being paid meanwhile
 			}
-			if err := cancel(ctx, tx, o, PaymentUnpaid, "reservation.expired",
+			if err != nil {
+				return fmt.Errorf("lock expired order %d: %w", id, err)
+			}
+			if err := cancel(ctx, tx, &o, PaymentUnpaid, "reservation.expired",
 				"The order was not paid in time; its items were put back on sale."); err != nil {
 				return err
 			}
-			out = append(out, Expired{OrderID: o.ID, Account: o.Account, IntentID: o.IntentID})
+			e = &Expired{OrderID: o.ID, Account: o.Account, IntentID: o.IntentID}
+			return nil
+		})
+		if err != nil {
+			return out, err
 		}
-		return nil
-	})
-	return out, err
+		if e != nil {
+			out = append(out, *e)
+		}
+	}
+	return out, nil
 }
 
 // CancelPending cancels an unpaid order on the shopper's or staff's
@@ -460,7 +466,10 @@ func ApplyRefund(ctx context.Context, pool *pgxpool.Pool, n RefundNews) (Outcome
 			_, err = tx.Exec(ctx, `INSERT INTO refunds (order_id, request_key, stripe_refund_id, amount_minor, status, reason)
 				VALUES ($1, $2, $3, $4, $5, 'made at Stripe')`, o.ID, "stripe-"+n.RefundID, n.RefundID, n.Amount, n.Status)
 		case err == nil:
-			if before == n.Status {
+			// Stripe does not promise the order of its news, and an
+			// answer to our own call may come after the webhook's: a
+			// refund only moves forward, and a final state stays.
+			if refundRank(n.Status) <= refundRank(before) {
 				return nil
 			}
 			_, err = tx.Exec(ctx, `UPDATE refunds SET status = $3, stripe_refund_id = $1, updated_at = now()
@@ -477,6 +486,18 @@ func ApplyRefund(ctx context.Context, pool *pgxpool.Pool, n RefundNews) (Outcome
 		return Event(ctx, tx, o.ID, "refund."+n.Status, msg, false, 0)
 	})
 	return out, err
+}
+
+// refundRank orders refund states: requested, then pending, then the
+// final ones (succeeded, failed, canceled), which never change again.
+func refundRank(status string) int {
+	switch status {
+	case "requested":
+		return 0
+	case "pending", "requires_action":
+		return 1
+	}
+	return 2
 }
 
 // syncRefunded sets an order's refunded total and payment status from its

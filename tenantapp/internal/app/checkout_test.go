@@ -12,9 +12,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/storefleet/storefleet/internal/orders"
 	"github.com/storefleet/storefleet/internal/platform"
 )
 
@@ -423,5 +425,117 @@ func TestExpiredReservationGoesBackOnSale(t *testing.T) {
 	}
 	if st := stockOf(t, pool, ids[0]); st != (stockRow{1, 1}) {
 		t.Fatalf("stock: %+v", st)
+	}
+}
+
+func TestCheckingOutAgainReplacesTheUnpaidOrder(t *testing.T) {
+	t.Parallel()
+	s := newShopEnv(t)
+	v := s.e.CreateVendor(t, "acme", "Acme Tools")
+	pool, ids := shopReady(t, s, v, 1)
+	b := newShopper(t, s, v)
+	b.post("/cart/lines", url.Values{"product_id": {fmt.Sprint(ids[0])}})
+	form := b.checkoutForm()
+	code, _, h1 := b.post("/checkout", form)
+	first := orderLocation.FindStringSubmatch(h1.Get("Location"))
+	if code != 303 || first == nil {
+		t.Fatalf("first checkout: %d", code)
+	}
+	// back, and again with a fresh form: the new order replaces the first
+	code, _, h2 := b.post("/checkout", b.checkoutForm())
+	second := orderLocation.FindStringSubmatch(h2.Get("Location"))
+	if code != 303 || second == nil || second[1] == first[1] {
+		t.Fatalf("second checkout: %d %v", code, h2)
+	}
+	if st := stockOf(t, pool, ids[0]); st != (stockRow{1, 1}) {
+		t.Fatalf("stock held by one order only: %+v", st)
+	}
+	var status string
+	if err := pool.QueryRow(context.Background(), `SELECT status FROM orders WHERE access_token = $1`, first[1]).Scan(&status); err != nil || status != "cancelled" {
+		t.Fatalf("the replaced order: %q %v", status, err)
+	}
+	if code, body, _ := b.post("/orders/"+first[1]+"/pay", url.Values{}); code != 409 || !strings.Contains(body, "cannot be paid") {
+		t.Fatalf("paying the replaced order: %d", code)
+	}
+	// a key another cart used is refused, not a 500
+	other := newShopper(t, s, v)
+	other.post("/cart/lines", url.Values{"product_id": {fmt.Sprint(ids[0])}})
+	stolen := other.checkoutForm()
+	stolen.Set("checkout_key", form.Get("checkout_key"))
+	if code, body, _ := other.post("/checkout", stolen); code != 422 || !strings.Contains(body, "used for another cart") {
+		t.Fatalf("a key of another cart: %d\n%s", code, body)
+	}
+}
+
+func TestPaymentNewsAfterCancellationAndFailures(t *testing.T) {
+	t.Parallel()
+	s := newShopEnv(t)
+	v := s.e.CreateVendor(t, "acme", "Acme Tools")
+	pool, ids := shopReady(t, s, v, 2)
+	ctx := context.Background()
+	place := func() (token, intent string) {
+		b := newShopper(t, s, v)
+		b.post("/cart/lines", url.Values{"product_id": {fmt.Sprint(ids[0])}})
+		_, _, h := b.post("/checkout", b.checkoutForm())
+		m := orderLocation.FindStringSubmatch(h.Get("Location"))
+		if m == nil {
+			t.Fatalf("checkout: %v", h)
+		}
+		if err := pool.QueryRow(ctx, `SELECT payment_intent_id FROM orders WHERE access_token = $1`, m[1]).Scan(&intent); err != nil {
+			t.Fatal(err)
+		}
+		return m[1], intent
+	}
+	// A declined card leaves the order payable; the next card pays it.
+	_, intent := place()
+	if out, err := orders.ApplyFailed(ctx, pool, intent, "Your card was declined."); err != nil || !out.Applied {
+		t.Fatalf("failed: %+v %v", out, err)
+	}
+	if st := stockOf(t, pool, ids[0]); st != (stockRow{2, 1}) {
+		t.Fatalf("a declined card released the reservation: %+v", st)
+	}
+	if out, err := orders.ApplyPaid(ctx, pool, orders.Paid{IntentID: intent, Amount: 2495, Currency: "EUR", Source: orders.SourceWebhook}, nil); err != nil || !out.Applied || out.Refund {
+		t.Fatalf("paid after a decline: %+v %v", out, err)
+	}
+	if st := stockOf(t, pool, ids[0]); st != (stockRow{1, 0}) {
+		t.Fatalf("stock after the payment: %+v", st)
+	}
+	// A payment for an order cancelled meanwhile never revives it: it is
+	// refunded in full, and the stock stays where it is.
+	token, intent := place()
+	if _, err := pool.Exec(ctx, `UPDATE orders SET reserved_until = now() - interval '1 second' WHERE access_token = $1`, token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := orders.ReleaseExpired(ctx, pool, time.Now(), 10); err != nil {
+		t.Fatal(err)
+	}
+	out, err := orders.ApplyPaid(ctx, pool, orders.Paid{IntentID: intent, Amount: 2495, Currency: "EUR", Source: orders.SourceWebhook}, nil)
+	if err != nil || !out.Refund || out.RefundKey != orders.AutoRefundKey(intent) {
+		t.Fatalf("late payment: %+v %v", out, err)
+	}
+	var status, payment string
+	if err := pool.QueryRow(ctx, `SELECT status, payment_status FROM orders WHERE access_token = $1`, token).Scan(&status, &payment); err != nil {
+		t.Fatal(err)
+	}
+	if status != "cancelled" || payment != "paid" {
+		t.Fatalf("late-paid order: %s/%s", status, payment)
+	}
+	if st := stockOf(t, pool, ids[0]); st != (stockRow{1, 0}) {
+		t.Fatalf("a late payment took stock: %+v", st)
+	}
+	// Refund news only moves forward: a succeeded refund stays succeeded
+	// when an older "pending" arrives after it.
+	for _, st := range []string{"succeeded", "pending"} {
+		if _, err := orders.ApplyRefund(ctx, pool, orders.RefundNews{IntentID: intent, RefundID: "re_late1", Amount: 2495, Status: st,
+			RequestKey: out.RefundKey}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var refunded int64
+	if err := pool.QueryRow(ctx, `SELECT refunded_minor, payment_status FROM orders WHERE access_token = $1`, token).Scan(&refunded, &payment); err != nil {
+		t.Fatal(err)
+	}
+	if refunded != 2495 || payment != "refunded" {
+		t.Fatalf("after out-of-order refund news: refunded %d, %s", refunded, payment)
 	}
 }

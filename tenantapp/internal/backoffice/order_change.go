@@ -124,8 +124,9 @@ func (h *Handler) changeStatus(ctx context.Context, t *tenant.Tenant, id int64, 
 		return 0, err
 	}
 	var refundID int64
+	var unpaidIntent, account string // of a pending order cancelled: its PaymentIntent is cancelled at Stripe
 	err := database.Transact(ctx, t.Pool, func(tx pgx.Tx) error {
-		refundID = 0
+		refundID, unpaidIntent = 0, ""
 		o, err := lockOrder(ctx, tx, id)
 		if err != nil {
 			return err
@@ -143,6 +144,7 @@ func (h *Handler) changeStatus(ctx context.Context, t *tenant.Tenant, id int64, 
 			if !ok {
 				return transitionRefused(o.Status, c.To)
 			}
+			unpaidIntent, account = o.IntentID, o.Account
 		case c.To == orders.StatusCancelled:
 			if refundID, err = h.cancelPaid(ctx, t, tx, o, c, e.StaffID); err != nil {
 				return err
@@ -166,6 +168,15 @@ func (h *Handler) changeStatus(ctx context.Context, t *tenant.Tenant, id int64, 
 		e.Before, e.After = map[string]any{"status": o.Status, "payment_status": o.PaymentStatus}, after
 		return staff.Audit(ctx, tx, e)
 	})
+	if err == nil && unpaidIntent != "" && h.pay().client != nil {
+		// Should the shopper still pay it (the call fails, or a payment
+		// was under way), the payment arrives for a cancelled order and is
+		// refunded in full (orders.ApplyPaid).
+		if cerr := h.pay().client.CancelPaymentIntent(ctx, account, unpaidIntent); cerr != nil {
+			h.log.Warn("cannot cancel the payment of a cancelled order; a late payment will be refunded",
+				"vendor", t.Entry.Slug, "order", id, "err", cerr)
+		}
+	}
 	return refundID, err
 }
 

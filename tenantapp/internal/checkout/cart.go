@@ -296,6 +296,10 @@ func MergeCarts(ctx context.Context, pool *pgxpool.Pool, anonID, customerID int6
 		if err != nil {
 			return fmt.Errorf("merge the carts: %w", err)
 		}
+		// orders waiting for payment follow their cart
+		if _, err := tx.Exec(ctx, `UPDATE orders SET cart_id = $2 WHERE cart_id = $1`, anonID, id); err != nil {
+			return fmt.Errorf("move the cart's orders: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM carts WHERE id = $1`, anonID); err != nil {
 			return fmt.Errorf("drop the merged cart: %w", err)
 		}

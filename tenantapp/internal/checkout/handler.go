@@ -490,6 +490,7 @@ func (h *Handler) place(r *http.Request, d Details) (*Placed, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.cancelIntents(ctx, t, placed.Replaced)
 	if _, err := h.ensureIntent(ctx, t, placed.OrderID); err != nil {
 		h.o.Logger.Warn("payment not made yet; the order's page tries again", "vendor", t.Entry.Slug, "order", placed.OrderID, "err", err)
 	}
@@ -502,9 +503,16 @@ func (h *Handler) releaseExpired(ctx context.Context, t *tenant.Tenant) {
 	expired, err := orders.ReleaseExpired(ctx, t.Pool, time.Now(), 20)
 	if err != nil {
 		h.o.Logger.Warn("cannot release expired reservations", "vendor", t.Entry.Slug, "err", err)
-		return
 	}
-	for _, e := range expired {
+	h.cancelIntents(ctx, t, expired)
+}
+
+// cancelIntents cancels at Stripe the PaymentIntents of orders that were
+// cancelled before they were paid, in the background. Should one still be
+// paid (the call failed, or the payment was under way), the payment
+// arrives for a cancelled order and is refunded in full (orders.ApplyPaid).
+func (h *Handler) cancelIntents(ctx context.Context, t *tenant.Tenant, cancelled []orders.Expired) {
+	for _, e := range cancelled {
 		if e.IntentID == "" {
 			continue
 		}
@@ -512,7 +520,7 @@ func (h *Handler) releaseExpired(ctx context.Context, t *tenant.Tenant) {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
 			if err := h.o.Stripe.CancelPaymentIntent(ctx, e.Account, e.IntentID); err != nil {
-				h.o.Logger.Warn("cannot cancel the payment of an expired order", "vendor", t.Entry.Slug, "order", e.OrderID, "err", err)
+				h.o.Logger.Warn("cannot cancel the payment of a cancelled order; a late payment will be refunded", "vendor", t.Entry.Slug, "order", e.OrderID, "err", err)
 			}
 		}()
 	}

@@ -117,7 +117,13 @@ type Placed struct {
 	// Existing is true when the checkout had been placed before (the same
 	// form sent twice): nothing new was made.
 	Existing bool
+	// Replaced are the cart's earlier unpaid orders that this one
+	// cancelled: their PaymentIntents are to be cancelled at Stripe.
+	Replaced []orders.Expired
 }
+
+// ErrKeyTaken means a client sent a checkout key another checkout used.
+var ErrKeyTaken = web.FieldError("checkout_key", "This checkout key was used for another cart. Send a new key for every checkout.")
 
 // Placer makes orders in one vendor's database.
 type Placer struct {
@@ -137,6 +143,13 @@ func (p *Placer) Place(ctx context.Context, cartID, customerID int64, d Details)
 	}
 	if placed, err := p.existing(ctx, d.CheckoutKey, cartID); placed != nil || err != nil {
 		return placed, err
+	}
+	var taken bool
+	if err := p.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE checkout_key = $1)`, d.CheckoutKey).Scan(&taken); err != nil {
+		return nil, fmt.Errorf("look up a checkout key: %w", err)
+	}
+	if taken {
+		return nil, ErrKeyTaken
 	}
 	if cartID == 0 {
 		return nil, ErrEmptyCart
@@ -233,6 +246,13 @@ func (p *Placer) Place(ctx context.Context, cartID, customerID int64, d Details)
 				return fmt.Errorf("add %s to order %d: %w", l.SKU, id, err)
 			}
 		}
+		// A cart has one order waiting for payment at a time: the earlier
+		// ones (the shopper went back and checked out again) are
+		// cancelled and their stock given back before this one reserves.
+		replaced, err := replaceUnpaid(ctx, tx, cartID, id)
+		if err != nil {
+			return err
+		}
 		// in product id order: two checkouts never wait on each other in a circle
 		for _, l := range byProduct {
 			if err := orders.Reserve(ctx, tx, id, l.ProductID, l.Quantity); err != nil {
@@ -245,14 +265,37 @@ func (p *Placer) Place(ctx context.Context, cartID, customerID int64, d Details)
 		if err := orders.Event(ctx, tx, id, "order.placed", "Order placed.", false, 0); err != nil {
 			return err
 		}
-		placed = &Placed{OrderID: id, Token: token}
+		placed = &Placed{OrderID: id, Token: token, Replaced: replaced}
 		return nil
 	})
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "orders_checkout_key_key" {
-		return p.existing(ctx, d.CheckoutKey, cartID)
+		placed, err = p.existing(ctx, d.CheckoutKey, cartID)
+		if placed == nil && err == nil {
+			return nil, ErrKeyTaken
+		}
 	}
 	return placed, err
+}
+
+// replaceUnpaid cancels the cart's orders that wait for payment, other
+// than keep, giving their stock back.
+func replaceUnpaid(ctx context.Context, tx pgx.Tx, cartID, keep int64) ([]orders.Expired, error) {
+	rows, err := tx.Query(ctx, `SELECT id, coalesce(stripe_account_id, ''), coalesce(payment_intent_id, '') FROM orders
+		WHERE cart_id = $1 AND id <> $2 AND status = 'pending' AND payment_status = 'unpaid' ORDER BY id`, cartID, keep)
+	if err != nil {
+		return nil, fmt.Errorf("find the cart's unpaid orders: %w", err)
+	}
+	earlier, err := pgx.CollectRows(rows, pgx.RowToStructByPos[orders.Expired])
+	if err != nil {
+		return nil, fmt.Errorf("find the cart's unpaid orders: %w", err)
+	}
+	for _, e := range earlier {
+		if _, err := orders.CancelPending(ctx, tx, e.OrderID, fmt.Sprintf("Replaced by order %d, placed from the same cart.", keep), 0); err != nil {
+			return nil, err
+		}
+	}
+	return earlier, nil
 }
 
 // existing finds the order a checkout key made from this cart.
