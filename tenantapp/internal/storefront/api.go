@@ -224,8 +224,8 @@ func (h *Handler) apiCategories(w http.ResponseWriter, r *http.Request) error {
 	}
 	var cats []Category
 	b := &pgx.Batch{}
-	queueCategories(b, t, 0, &cats)
-	if err := sendBatch(r.Context(), t, b); err != nil {
+	queueCategoriesCached(r.Context(), t, b, 0, &cats)
+	if err := sendBatchIfAny(r.Context(), t, b); err != nil {
 		return err
 	}
 	out := struct {

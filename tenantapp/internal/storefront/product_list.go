@@ -3,6 +3,7 @@ package storefront
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,13 +40,13 @@ func loadCatalog(ctx context.Context, t *tenant.Tenant, q url.Values, categoryID
 	out := &catalogList{}
 	b := &pgx.Batch{}
 	if q.Has("min_price") || q.Has("max_price") {
-		s, err := LoadSettings(ctx, t.Pool)
+		s, err := loadSettings(ctx, t)
 		if err != nil {
 			return nil, err
 		}
 		out.Settings = s
 	} else {
-		queueSettings(b, &out.Settings)
+		queueSettingsCached(ctx, t, b, &out.Settings)
 	}
 	out.Filter, out.Errors = ParseFilter(q, out.Settings.Currency, minor)
 	if categoryID != 0 {
@@ -55,8 +56,8 @@ func loadCatalog(ctx context.Context, t *tenant.Tenant, q url.Values, categoryID
 	if _, bad := out.Errors["category"]; bad {
 		return nil, errNoCategory
 	}
-	queueCategories(b, t, out.Filter.CategoryID, &out.Categories)
-	queueBrands(b, &out.Brands)
+	queueCategoriesCached(ctx, t, b, out.Filter.CategoryID, &out.Categories)
+	queueBrandsCached(ctx, t, b, &out.Brands)
 	sql, args := ListSQL(out.Filter)
 	queueCards(b, t, "list products", &out.Products, sql, args...)
 	if err := sendBatch(ctx, t, b); err != nil {
@@ -104,6 +105,9 @@ type catalogPage struct {
 	Active  []link // the filters in use, each linking to the list without it
 	Clear   string // the list (in its category, if any) without filters
 	Pager   pager
+	// CatLinks and BrandOptions are Cats and Brands as HTML (catLinksHTML,
+	// optionsHTML).
+	CatLinks, BrandOptions template.HTML
 }
 
 // link is a link with a label; Current marks the one in use.
@@ -201,9 +205,8 @@ func (h *Handler) handleCatalog(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 
-	data := catalogPage{Page: pageFor(t, list.Settings), List: list, Form: q, Action: path, Symbol: list.Settings.Currency,
+	data := catalogPage{Page: h.look(t, list.Settings).pageIn("catalog"), List: list, Form: q, Action: path, Symbol: list.Settings.Currency,
 		Heading: "All products", Clear: path, Pager: pagerFor(path, v, f.Page, list.HasMore)}
-	data.Section = "catalog"
 	if list.Category != nil {
 		data.Heading = list.Category.Name
 	}
@@ -220,6 +223,7 @@ func (h *Handler) handleCatalog(w http.ResponseWriter, r *http.Request) error {
 	if f.Brand != "" && !anySelected(data.Brands) {
 		data.Brands = append(data.Brands, option{Value: f.Brand, Label: f.Brand, Selected: true})
 	}
+	data.CatLinks, data.BrandOptions = catLinksHTML(data.Cats), optionsHTML(data.Brands)
 	for _, s := range Sorts {
 		data.Sorts = append(data.Sorts, option{Value: s.Key, Label: s.Label, Selected: s.Key == f.Sort})
 	}

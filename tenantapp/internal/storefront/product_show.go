@@ -2,6 +2,7 @@ package storefront
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"regexp"
 	"strings"
@@ -40,7 +41,7 @@ func loadProduct(ctx context.Context, t *tenant.Tenant, handle string, settings 
 	var p *Product
 	b := &pgx.Batch{}
 	if settings != nil {
-		queueSettings(b, settings)
+		queueSettingsCached(ctx, t, b, settings)
 	}
 	queueProduct(b, t, handle, &p)
 	if err := sendBatch(ctx, t, b); err != nil {
@@ -58,8 +59,10 @@ type productPage struct {
 	// token (from Handler.CartForm).
 	Cart bool
 	CSRF string
-	// Crumbs lead back to the catalog and the product's first category.
-	Crumbs []link
+	// Crumbs lead home, back to the catalog and to the product's first
+	// category; CrumbsHTML is them as links (crumbsHTML).
+	Crumbs     []link
+	CrumbsHTML template.HTML
 }
 
 // errNoProduct is the 404 of a product page.
@@ -91,12 +94,12 @@ func (h *Handler) handleProduct(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, p.URL, http.StatusMovedPermanently)
 		return nil
 	}
-	data := productPage{Page: pageFor(t, s), Product: p, Paragraphs: Paragraphs(p.Description)}
-	data.Section = "catalog"
+	data := productPage{Page: h.look(t, s).pageIn("catalog"), Product: p, Paragraphs: Paragraphs(p.Description)}
 	data.Crumbs = []link{{Label: "Catalog", URL: t.Base + "/products"}}
 	if len(p.Categories) > 0 {
 		data.Crumbs = append(data.Crumbs, link{Label: p.Categories[0].Name, URL: p.Categories[0].URL})
 	}
+	data.CrumbsHTML = crumbsHTML(t.Base, data.Crumbs)
 	cache := cachePublic
 	if h.CartForm != nil {
 		data.CSRF, data.Cart = h.CartForm(r)

@@ -25,7 +25,7 @@ func runSearch(ctx context.Context, t *tenant.Tenant, q string, page int, settin
 	var res SearchResult
 	b := &pgx.Batch{}
 	if settings != nil {
-		queueSettings(b, settings)
+		queueSettingsCached(ctx, t, b, settings)
 	}
 	queueSearch(b, t, q, page, &res)
 	if err := sendBatch(ctx, t, b); err != nil {
@@ -60,13 +60,17 @@ func (h *Handler) handleSearch(w http.ResponseWriter, r *http.Request) error {
 		if data.Result, err = runSearch(r.Context(), t, q, page, &s); err != nil {
 			return err
 		}
-		data.Page = pageFor(t, s)
+		data.Page = h.look(t, s).pageIn("search")
 		data.Pager = pagerFor(t.Base+"/search", url.Values{"q": {q}}, page, data.Result.HasMore)
 	}
 	data.Search, data.Section = q, "search"
 	w.Header().Set("Cache-Control", cachePublic)
 	return h.Templates.Render(w, http.StatusOK, "shop_search", data)
 }
+
+// FlagSearchSuggestions is the feature flag that turns title suggestions
+// on (on by default; see docs/settings.md).
+const FlagSearchSuggestions = "storefront.search_suggestions"
 
 // suggestions is the JSON of GET /search/suggest.
 type suggestions struct {
@@ -86,6 +90,9 @@ func (h *Handler) handleSuggest(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := suggestions{Suggestions: []Suggestion{}}
+	if h.Flags != nil && !h.Flags.Enabled(r.Context(), t.Entry.VendorID, FlagSearchSuggestions) {
+		return writeJSON(w, "no-store", out) // switched off by the platform: nothing to suggest
+	}
 	if utf8.RuneCountInString(q) >= 2 {
 		b := &pgx.Batch{}
 		queueSuggest(b, t, q, &out.Suggestions)

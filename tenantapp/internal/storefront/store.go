@@ -38,7 +38,11 @@ type Card struct {
 	Price        string // PriceMinor, formatted
 	RegularPrice string // RegularMinor, formatted; "" when not on sale
 	Available    int64  // on hand minus reserved
-	Image        *cardImage
+	// Stock is StockState(), and StockText says it in words ("In stock",
+	// "Only 3 left", "Out of stock"): fields, so that pages show them
+	// without calling methods.
+	Stock, StockText string
+	Image            *cardImage
 }
 
 // cardImage is the picture on a product card, in two sizes.
@@ -81,6 +85,15 @@ func newCard(t *tenant.Tenant, c Card, mediaID *int64, alt string) Card {
 	c.Price = money.Format(c.PriceMinor, c.Currency)
 	if c.RegularMinor != nil {
 		c.RegularPrice = money.Format(*c.RegularMinor, c.Currency)
+	}
+	c.Stock = c.StockState()
+	switch c.Stock {
+	case StockIn:
+		c.StockText = "In stock"
+	case StockLow:
+		c.StockText = "Only " + strconv.FormatInt(c.Available, 10) + " left"
+	default:
+		c.StockText = "Out of stock"
 	}
 	if mediaID != nil {
 		c.Image = &cardImage{MediaID: *mediaID, Small: media.URL(t.Base, *mediaID, "200"), Large: media.URL(t.Base, *mediaID, "800"), Alt: alt}
@@ -296,18 +309,62 @@ const (
 		ORDER BY p.created_at DESC, p.id DESC LIMIT 12) p ` + firstImageJoin + ` ORDER BY p.created_at DESC, p.id DESC`
 )
 
-// SearchSQL is one page of search results in one statement: full-text
-// matches in the shop's language, ranked ($1 the text, $2 the page size
-// plus one, $3 the offset); and on the first page, when those are fewer
-// than fewHits, titles that look like the text (pg_trgm: containing
-// words like it, see queueTrigramLimits), for typos; the best of the first 500 look-alikes, so that a typo stays
-// cheap in a big catalog. Ranks divide by the log of the text's length, so that a short
-// title that is all about the words comes before a long one. A text
-// that matches more than maxRanked products ranks the first maxRanked
-// found: ranking reads every match, and such a text is too broad for its
-// order to mean much (shoppers narrow it). The last column is 0
-// for a full-text match, 1 for a look-alike.
-var SearchSQL = `WITH q AS MATERIALIZED (SELECT websearch_to_tsquery(shop_search_config(), $1) AS q),
+// SearchSQL is one page of search results in one statement ($1 the
+// text, $2 the page size plus one, $3 the offset):
+//   - the text is read with websearch_to_tsquery in the shop's language
+//     (shop_profile.language; shop_search_config is inlined, so this costs
+//     no function call);
+//   - the candidates are the first maxRanked active products whose
+//     search_vector matches (the GIN index products_search_idx, stopping
+//     after maxRanked rows), ranked with ts_rank (weights A title, SKU and
+//     GTIN; B brand; C description; divided by the log of the length, so a
+//     short title that is all about the words comes first). A broad text
+//     thus ranks a bounded sample of its matches: ranking reads every
+//     candidate, and such a text is too broad for its order to mean much
+//     (shoppers narrow it);
+//   - on the first page, when fewer than fewHits products match, the text
+//     with its typos corrected against the shop's vocabulary
+//     (search_correct, migration 00015: a few thousand words, not every
+//     title) is searched the same way, for the "Perhaps you meant" list.
+//
+// The last column is 0 for a match, 1 for a match of the corrected text.
+// Only the page's rows are joined to their first picture. The statement
+// has no planner-dependent parts that change with the text, so that its
+// generic plan is kept (no planning per search).
+var SearchSQL = `WITH q AS MATERIALIZED (
+		SELECT c.cfg, websearch_to_tsquery(c.cfg, $1) AS q
+		FROM (SELECT coalesce((SELECT shop_search_config(s.language) FROM shop_profile s), 'simple') AS cfg) c),
+	fts AS MATERIALIZED (
+		SELECT ` + searchColumns + `, ts_rank(p.search_vector, (SELECT q FROM q), 1) AS score
+		FROM products p WHERE p.state = 'active' AND p.search_vector @@ (SELECT q FROM q)
+		LIMIT ` + strconv.Itoa(maxRanked) + `),
+	page AS MATERIALIZED (SELECT 0 AS grp, * FROM fts ORDER BY score DESC, id DESC LIMIT $2 OFFSET $3),
+	fq AS MATERIALIZED (
+		SELECT websearch_to_tsquery(q.cfg, search_correct(q.cfg, $1)) AS q FROM q
+		WHERE $3 = 0 AND (SELECT count(*) FROM page) < ` + strconv.Itoa(fewHits) + `),
+	fuzzy AS MATERIALIZED (
+		SELECT 1 AS grp, f.* FROM (
+			SELECT ` + searchColumns + `, ts_rank(p.search_vector, (SELECT q FROM fq), 1) AS score
+			FROM products p WHERE p.state = 'active' AND p.search_vector @@ (SELECT q FROM fq)
+			LIMIT ` + strconv.Itoa(maxRanked) + `) f
+		WHERE f.id NOT IN (SELECT id FROM page)
+		ORDER BY f.score DESC, f.id DESC LIMIT $2 - 1)
+	SELECT ` + cardColumns + `, p.grp
+	FROM (SELECT * FROM page UNION ALL SELECT * FROM fuzzy) p ` + firstImageJoin + `
+	ORDER BY p.grp, p.score DESC, p.id DESC`
+
+// searchColumns are the columns of products p that cardColumns reads, for
+// a subquery that stands in for products.
+const searchColumns = `p.id, p.sku, p.handle, p.title, p.brand, p.price_minor, p.sale_price_minor, p.currency,
+	p.stock_on_hand, p.stock_reserved`
+
+// searchWordsSchema is the first vendor schema with the search vocabulary
+// (migration 00015); older ones are searched with legacySearchSQL.
+const searchWordsSchema = 15
+
+// legacySearchSQL is SearchSQL before the vocabulary (schema 12 to 14):
+// look-alike titles by pg_trgm word similarity (see queueTrigramLimits).
+var legacySearchSQL = `WITH q AS MATERIALIZED (SELECT websearch_to_tsquery(shop_search_config(), $1) AS q),
 	fts AS MATERIALIZED (
 		SELECT m.id, ts_rank_cd(m.search_vector, (SELECT q FROM q), 1) AS score
 		FROM (SELECT p.id, p.search_vector FROM products p
@@ -325,8 +382,9 @@ var SearchSQL = `WITH q AS MATERIALIZED (SELECT websearch_to_tsquery(shop_search
 	SELECT ` + cardColumns + `, h.grp FROM hits h JOIN products p ON p.id = h.id ` + firstImageJoin + `
 	ORDER BY h.grp, h.score DESC, p.id DESC`
 
-// maxRanked bounds the matches a search ranks (see SearchSQL).
-const maxRanked = 1000
+// maxRanked bounds the matches a search ranks (see SearchSQL), and so the
+// pages a search has (maxRanked / PageSize).
+const maxRanked = 200
 
 // SearchResult is a page of search results.
 type SearchResult struct {
@@ -353,8 +411,12 @@ func queueTrigramLimits(b *pgx.Batch) {
 
 func queueSearch(b *pgx.Batch, t *tenant.Tenant, q string, page int, out *SearchResult) {
 	page = max(1, min(page, MaxPage))
-	queueTrigramLimits(b)
-	b.Queue(SearchSQL, q, PageSize+1, (page-1)*PageSize).Query(func(rows pgx.Rows) error {
+	sql := SearchSQL
+	if t.Entry.SchemaVersion < searchWordsSchema {
+		queueTrigramLimits(b)
+		sql = legacySearchSQL
+	}
+	b.Queue(sql, q, PageSize+1, (page-1)*PageSize).Query(func(rows pgx.Rows) error {
 		var grp int
 		_, err := scanCards(t, rows, func(c Card) {
 			if grp == 0 {

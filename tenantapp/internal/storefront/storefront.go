@@ -29,6 +29,11 @@ type Handler struct {
 	// it is nil or says no, product pages show "Buying is unavailable
 	// right now" instead of the form.
 	CartForm func(r *http.Request) (csrf string, ok bool)
+	// Flags says whether a feature flag is on for a vendor (the tenant
+	// app's flags.Cache); nil leaves every flagged feature on.
+	Flags interface {
+		Enabled(ctx context.Context, vendorID int64, name string) bool
+	}
 }
 
 // Page is what every storefront template gets.
@@ -47,6 +52,11 @@ type Page struct {
 	// Section is the part of the shop the page belongs to ("home",
 	// "catalog", "search"), for the header's links.
 	Section string
+	// HeaderHTML and FooterHTML, when set, are the shopheader and
+	// shopfooter templates already rendered for this page (the storefront
+	// keeps them per shop look, see chrome.go); pages render the templates
+	// when they are empty.
+	HeaderHTML, FooterHTML template.HTML
 }
 
 // Footer is what the shop's footer shows: contact details and links to
@@ -70,7 +80,7 @@ func NewPage(t *tenant.Tenant) Page {
 // settings: its name, logo, language, theme, contact details and legal
 // pages.
 func LoadPage(ctx context.Context, t *tenant.Tenant) (Page, Settings, error) {
-	s, err := LoadSettings(ctx, t.Pool)
+	s, err := loadSettings(ctx, t) // through the cache (cache.go)
 	if err != nil {
 		return NewPage(t), s, err
 	}
@@ -128,14 +138,13 @@ func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) error {
 	var s Settings
 	var data homePage
 	b := &pgx.Batch{}
-	queueSettings(b, &s)
+	queueSettingsCached(r.Context(), t, b, &s)
 	queueCards(b, t, "list featured products", &data.Featured, featuredSQL)
 	queueCards(b, t, "list new products", &data.Products, newestSQL)
 	if err := sendBatch(r.Context(), t, b); err != nil {
 		return err
 	}
-	data.Page = pageFor(t, s)
-	data.Section = "home"
+	data.Page = h.look(t, s).pageIn("home")
 	w.Header().Set("Cache-Control", cachePublic)
 	return h.Templates.Render(w, http.StatusOK, "storefront", data)
 }
