@@ -22,7 +22,8 @@ func Healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // Readyz returns a handler that runs every check (in parallel, 3 s each)
-// and answers 200 when every required one passes, else 503.
+// and answers 200 when every required one passes, else 503. A failing
+// optional check is reported as "degraded".
 func Readyz(checks ...Check) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		type result struct {
@@ -46,6 +47,9 @@ func Readyz(checks ...Check) http.HandlerFunc {
 				res := result{Status: "ok", Optional: c.Optional, Millis: time.Since(start).Milliseconds()}
 				if err != nil {
 					res.Status, res.Error = "failing", err.Error()
+					if c.Optional {
+						res.Status = "degraded" // the service serves without it
+					}
 				}
 				mu.Lock()
 				defer mu.Unlock()
