@@ -64,8 +64,16 @@ func (h *Handler) vendorList(w http.ResponseWriter, r *http.Request) error {
 		}
 		return "/admin/vendors?" + v.Encode()
 	}
+	ids := make([]int64, len(vendors))
+	for i, v := range vendors {
+		ids[i] = v.ID
+	}
+	plans, err := h.store.VendorPlans(r.Context(), ids)
+	if err != nil {
+		return err
+	}
 	data := map[string]any{
-		"Title": "Vendors", "Nav": "vendors",
+		"Title": "Vendors", "Nav": "vendors", "Plans": plans, "PlanChoices": platform.Plans, "BulkActions": bulkActions,
 		"Vendors": vendors, "Search": search, "State": state, "States": stateFilters,
 		"Filtered": search != "" || state != "", "Page": page,
 	}

@@ -118,6 +118,10 @@ func (h *Handler) renderVendor(w http.ResponseWriter, r *http.Request, status in
 	if err != nil {
 		return err
 	}
+	more, err := h.vendorDetails(ctx, v)
+	if err != nil {
+		return err
+	}
 	return h.render(w, r, status, "vendor_show", map[string]any{
 		"Title": v.Name, "Nav": "vendors", "V": v, "Events": events, "Trail": trail,
 		"Errors": errs, "Form": f, "Schema": schema, "Backups": bk,
@@ -125,6 +129,8 @@ func (h *Handler) renderVendor(w http.ResponseWriter, r *http.Request, status in
 		"CanInvite":  v.State == platform.StateActive,
 		"CanResume":  v.State == platform.StateSuspended,
 		"CanDelete":  v.State != platform.StateDeleted,
+		"More":       more,
+		"CanViewAs":  v.State == platform.StateActive && v.Host != "",
 	})
 }
 
