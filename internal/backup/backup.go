@@ -288,6 +288,7 @@ func (s *Service) fail(ctx context.Context, v *platform.Vendor, id int64, prefix
 		s.Logger.Error("cannot record a failed backup", "backup", id, "err", err)
 	}
 	_ = Alert(ctx, s.Store, "critical", "backup.failed", v.ID, fmt.Sprintf("Backup %d of %s failed: %v", id, v.Slug, cause))
+	s.Store.NotifyFailure(ctx, platform.NoticeBackupFailed, v.ID, fmt.Sprintf("Backup %d of %s failed: %v", id, v.Slug, cause), fmt.Sprintf("/admin/vendors/id/%d#backups", v.ID))
 	// Best effort, briefly: with the object store down this cannot work,
 	// and a leftover object is never listed as a backup anyway.
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)

@@ -67,6 +67,10 @@ type Config struct {
 	ControlPlaneAddr string
 	TrustedProxies   []netip.Prefix
 
+	// ControlPlanePublicURL is how admins reach the console, the base of
+	// the links in admin e-mails (invitations, critical alerts).
+	ControlPlanePublicURL string
+
 	PoolMaxOpen       int           // most vendor pools open at once
 	PoolMaxConns      int           // most PostgreSQL connections across all pools
 	PoolConnsPerVend  int           // most connections in one vendor's pool
@@ -82,6 +86,17 @@ type Config struct {
 	// FetchPrivateURLs lets marketplace imports and image fetches reach
 	// loopback and private addresses: development and tests only.
 	FetchPrivateURLs bool
+
+	// RateLimits overrides the tenant app's rate limits per client address
+	// per vendor, e.g. "login=10/1m,search=300/1m,api=off" (internal/ratelimit).
+	RateLimits string
+
+	// MetricsToken, if set, lets scrapers that send it as a bearer token
+	// read /metrics from anywhere; without it only loopback may (issue 8).
+	MetricsToken string
+	// MetricsVendorLabels is how many vendors get a label of their own on
+	// the per-vendor counters; the rest count as "other" (issue 8).
+	MetricsVendorLabels int
 
 	// CookieSecure marks session cookies Secure (set it behind HTTPS).
 	CookieSecure bool
@@ -139,9 +154,13 @@ func FromEnv(get func(string) string) (*Config, error) {
 		ReplacedDBGrace:      p.duration("STOREFLEET_REPLACED_DB_GRACE", 72*time.Hour),
 		FetchPrivateURLs:     p.boolean("STOREFLEET_FETCH_PRIVATE_URLS", false),
 		CookieSecure:         p.boolean("STOREFLEET_COOKIE_SECURE", false),
+		MetricsToken:         p.str("STOREFLEET_METRICS_TOKEN", ""),
+		MetricsVendorLabels:  p.integer("STOREFLEET_METRICS_VENDOR_LABELS", 20),
+		RateLimits:           p.str("STOREFLEET_RATE_LIMITS", ""),
 		LogFormat:            p.str("STOREFLEET_LOG_FORMAT", "text"),
 		LogLevel:             p.str("STOREFLEET_LOG_LEVEL", "info"),
 	}
+	c.ControlPlanePublicURL = strings.TrimSuffix(p.str("STOREFLEET_CONTROLPLANE_PUBLIC_URL", "http://localhost:8090"), "/")
 	if k := get("STOREFLEET_MASTER_KEY"); k != "" {
 		key, err := base64.StdEncoding.DecodeString(k)
 		if err != nil || len(key) != 32 {

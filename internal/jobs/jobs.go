@@ -25,6 +25,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/storefleet/storefleet/internal/backup"
+	"github.com/storefleet/storefleet/internal/domains"
 	"github.com/storefleet/storefleet/internal/marketplace"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/wiring"
@@ -179,6 +180,8 @@ var scheduled = []struct {
 	{"backup.schedule", func() river.JobArgs { return BackupAllArgs{} }},
 	{"backup.verify_schedule", func() river.JobArgs { return VerifySampleArgs{} }},
 	{"reconcile.schedule", func() river.JobArgs { return ReconcileArgs{} }},
+	{"stats.schedule", func() river.JobArgs { return StatsRollupArgs{} }},
+	{"cleanup.schedule", func() river.JobArgs { return CleanupArgs{} }}, // cleanup.go
 }
 
 // Options tune Start.
@@ -192,6 +195,8 @@ type Options struct {
 	VendorWorkers int
 	// Marketplace configures the marketplace work.
 	Marketplace marketplace.Config
+	// Domains verifies custom domains (default: over the platform, with DNS).
+	Domains *domains.Service
 }
 
 // Start starts the job system: River's client on the control-plane pool,
@@ -208,6 +213,10 @@ func Start(ctx context.Context, p *wiring.Platform, logger *slog.Logger, o Optio
 	river.AddWorker(workers, &verifyWorker{p: p})
 	river.AddWorker(workers, &retentionWorker{p: p})
 	river.AddWorker(workers, &reconcileWorker{p: p})
+	addDomainWorkers(workers, p, o) // domains.go
+	addAdminWorkers(workers, p, logger)
+	river.AddWorker(workers, &statsWorker{p: p})
+	river.AddWorker(workers, &cleanupWorker{p: p, log: logger}) // cleanup.go
 	if o.Marketplace.Reporter == nil {
 		o.Marketplace.Reporter = importReporter{p.Store.Pool()}
 	}
@@ -226,6 +235,12 @@ func Start(ctx context.Context, p *wiring.Platform, logger *slog.Logger, o Optio
 	r := &Runner{client: client, p: p, log: logger, schedules: map[string]string{}, stop: make(chan struct{}), done: make(chan struct{})}
 	if !o.NoSchedules {
 		if err := r.RefreshSchedules(ctx); err != nil {
+			return nil, err
+		}
+		if err := addDomainSchedules(client); err != nil { // domains.go
+			return nil, err
+		}
+		if err := addAdminSchedules(client); err != nil {
 			return nil, err
 		}
 	}

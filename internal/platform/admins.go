@@ -22,18 +22,22 @@ type Admin struct {
 	PasswordHash string     `json:"-"`
 	CreatedAt    time.Time  `json:"created_at"`
 	DisabledAt   *time.Time `json:"disabled_at,omitempty"`
+	// Role is RoleSuperAdmin or RoleSupport (see roles.go).
+	Role string `json:"role"`
+	// TOTPEnabledAt is when two-factor sign-in was turned on; nil if off.
+	TOTPEnabledAt *time.Time `json:"totp_enabled_at,omitempty"`
 }
 
 func scanAdmin(row pgx.Row) (*Admin, error) {
 	var a Admin
-	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.CreatedAt, &a.DisabledAt)
+	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.CreatedAt, &a.DisabledAt, &a.Role, &a.TOTPEnabledAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	return &a, err
 }
 
-const adminColumns = `id, email, name, password_hash, created_at, disabled_at`
+const adminColumns = `id, email, name, password_hash, created_at, disabled_at, role, totp_enabled_at`
 
 // AdminByEmail finds an admin by e-mail, ignoring case.
 func (s *Store) AdminByEmail(ctx context.Context, email string) (*Admin, error) {
@@ -117,7 +121,7 @@ func (s *Store) AdminByToken(ctx context.Context, secret string) (*Admin, error)
 			UPDATE admin_api_tokens SET last_used_at = now()
 			WHERE token_hash = $1 AND revoked_at IS NULL
 			RETURNING admin_id)
-		SELECT a.id, a.email, a.name, a.password_hash, a.created_at, a.disabled_at
+		SELECT a.id, a.email, a.name, a.password_hash, a.created_at, a.disabled_at, a.role, a.totp_enabled_at
 		FROM admins a JOIN t ON t.admin_id = a.id WHERE a.disabled_at IS NULL`, sum[:]))
 	if err != nil {
 		return nil, fmt.Errorf("check API token: %w", err)

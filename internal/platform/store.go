@@ -18,6 +18,8 @@ import (
 // Store reads and writes the control-plane database.
 type Store struct {
 	pool *pgxpool.Pool
+	// settings replaces the Settings list (WithSettings), if not nil.
+	settings []Setting
 }
 
 // New returns a Store over a pool connected as the control-plane owner.

@@ -146,6 +146,7 @@ func (p *Provisioner) failStep(ctx context.Context, v *platform.Vendor, err erro
 	if rerr := p.o.Store.RecordError(context.WithoutCancel(ctx), v.ID, v.State, err); rerr != nil {
 		p.log.Error("cannot record error", "vendor", v.Slug, "err", rerr)
 	}
+	p.o.Store.NotifyFailure(ctx, platform.NoticeProvisioningFailed, v.ID, err.Error(), "/admin/vendors/id/"+strconv.FormatInt(v.ID, 10))
 	return err
 }
 

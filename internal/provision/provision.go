@@ -233,6 +233,10 @@ func (p *Provisioner) recordRequest(ctx context.Context, actor platform.Actor, r
 		if err := platform.RecordEvent(ctx, tx, id, platform.StateRequested, "vendor requested by "+actor.String(), ""); err != nil {
 			return err
 		}
+		if err := platform.Notify(ctx, tx, platform.NoticeVendorCreated, id, fmt.Sprintf("New vendor %s (%s) created by %s.", req.Name, req.Slug, actor),
+			"/admin/vendors/id/"+strconv.FormatInt(id, 10)); err != nil {
+			return err
+		}
 		return platform.Audit(ctx, tx, actor, platform.AuditEntry{
 			Action: "vendor.create", TargetType: "vendor", TargetID: strconv.FormatInt(id, 10),
 			After: map[string]any{"slug": req.Slug, "name": req.Name, "owner_email": req.OwnerEmail, "server": srv.Name},

@@ -122,7 +122,8 @@ func (p *Provisioner) PrepareTemplate(ctx context.Context, serverID int64) error
 // EnsureRouterRole creates (or updates) the read-only role the tenant app
 // uses on the control-plane database, from its connection URL. The role
 // reads the routing view and may call request_vendor_work,
-// register_stripe_account and platform_commission_bp, and nothing else.
+// register_stripe_account, platform_commission_bp and
+// vendor_feature_flags, and nothing else.
 func (p *Provisioner) EnsureRouterRole(ctx context.Context, routerURL string) error {
 	cfg, err := pgconn.ParseConfig(routerURL)
 	if err != nil {
@@ -149,6 +150,11 @@ func (p *Provisioner) EnsureRouterRole(ctx context.Context, routerURL string) er
 		// platform's commission at checkout
 		`GRANT EXECUTE ON FUNCTION register_stripe_account(bigint, text) TO ` + role,
 		`GRANT EXECUTE ON FUNCTION platform_commission_bp() TO ` + role,
+		// the vendor's own domains (docs/domains.md): list, add, ask to verify, remove, make primary
+		`GRANT EXECUTE ON FUNCTION vendor_domains(bigint), vendor_domain_add(bigint, text, text, text), vendor_domain_check(bigint, text, text), vendor_domain_remove(bigint, text, text), vendor_domain_make_primary(bigint, text, text) TO ` + role,
+		`GRANT EXECUTE ON FUNCTION redeem_view_as_ticket(text, bigint, text, text) TO ` + role, // console's "view as vendor"
+		// read a vendor's effective feature flags (never the flag tables)
+		`GRANT EXECUTE ON FUNCTION vendor_feature_flags(bigint) TO ` + role,
 	}
 	for _, s := range stmts {
 		if _, err := pool.Exec(ctx, s); err != nil {

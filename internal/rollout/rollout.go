@@ -544,6 +544,9 @@ func (r *Runner) finishRun(ctx context.Context, runID int64, sum *Summary) error
 	if err != nil {
 		return fmt.Errorf("close the run: %w", err)
 	}
+	if state == "failed" {
+		r.Store.NotifyFailure(ctx, platform.NoticeMigrationFailed, 0, fmt.Sprintf("Schema rollout run %d failed: %s.", runID, msg), fmt.Sprintf("/admin/migrations/%d", runID))
+	}
 	return nil
 }
 

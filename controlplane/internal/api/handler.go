@@ -15,7 +15,9 @@ import (
 	"strings"
 
 	"github.com/storefleet/storefleet/controlplane/internal/backups"
+	"github.com/storefleet/storefleet/controlplane/internal/monitor"
 	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
+	"github.com/storefleet/storefleet/internal/domains"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 	"github.com/storefleet/storefleet/internal/web"
@@ -39,6 +41,8 @@ type Options struct {
 	// for the vendor's host name.
 	TenantPublicURL string
 	Logger          *slog.Logger
+	// Domains manages the vendors' custom domains (domain_*.go).
+	Domains *domains.Service
 }
 
 // Handler serves the admin API.
@@ -50,12 +54,14 @@ type Handler struct {
 	rs        *web.Responder
 	tenantURL string
 	log       *slog.Logger
+	domains   *domains.Service
+	monitor   *monitor.Monitor // health and jobs (issue 8): set by SetMonitor, monitoring_routes.go / job_routes.go
 }
 
 // New returns the admin API.
 func New(o Options) *Handler {
 	h := &Handler{store: o.Store, prov: o.Prov, rollouts: o.Rollouts, backups: o.Backups, rs: o.Responder,
-		tenantURL: o.TenantPublicURL, log: o.Logger}
+		tenantURL: o.TenantPublicURL, log: o.Logger, domains: o.Domains}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

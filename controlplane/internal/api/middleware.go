@@ -35,6 +35,9 @@ func (h *Handler) requireToken(next http.Handler) http.Handler {
 			return
 		}
 		web.AddLogAttrs(r.Context(), slog.String("admin", a.Email))
+		if !h.allowRole(w, r, a) { // support admins read only (roles.go)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminKey, a)))
 	})
 }

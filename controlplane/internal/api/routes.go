@@ -29,6 +29,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	s.Handle("/vendors/{slug}/restore", h.wrap(h.vendorRestore)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/move", h.wrap(h.vendorMove)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/operation", h.wrap(h.vendorOperation)).Methods(http.MethodGet)
+	h.domainRoutes(s) // a vendor's domains: domain_routes.go
 	s.Handle("/backups/{id:[0-9]+}/verify", h.wrap(h.backupVerify)).Methods(http.MethodPost)
 	s.Handle("/operations/{id:[0-9]+}", h.wrap(h.operationShow)).Methods(http.MethodGet)
 	s.Handle("/migrations", h.wrap(h.migrationList)).Methods(http.MethodGet)
@@ -38,6 +39,8 @@ func (h *Handler) Routes(r *mux.Router) {
 	s.Handle("/alerts/{id:[0-9]+}/acknowledge", h.wrap(h.alertAcknowledge)).Methods(http.MethodPost)
 	s.Handle("/alerts/{id:[0-9]+}/resolve", h.wrap(h.alertResolve)).Methods(http.MethodPost)
 	s.Handle("/audit", h.wrap(h.auditList)).Methods(http.MethodGet)
+	h.settingsRoutes(s) // platform settings and feature flags: settings_routes.go
+	h.jobRoutes(s)      // River's queues and jobs, retry and discard: job_routes.go
 }
 
 // wrap adapts a handler that returns an error, translating the errors of

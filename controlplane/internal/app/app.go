@@ -22,10 +22,13 @@ import (
 	"github.com/storefleet/storefleet/controlplane/internal/operations"
 	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
 	"github.com/storefleet/storefleet/internal/config"
+	"github.com/storefleet/storefleet/internal/domains"
 	"github.com/storefleet/storefleet/internal/jobs"
 	"github.com/storefleet/storefleet/internal/marketplace"
+	"github.com/storefleet/storefleet/internal/metrics"
 	"github.com/storefleet/storefleet/internal/migrate"
 	"github.com/storefleet/storefleet/internal/redisstore"
+	"github.com/storefleet/storefleet/internal/viewas"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/internal/wiring"
 )
@@ -62,9 +65,18 @@ type Main struct {
 	// NoJobs keeps Run from starting the job system (scheduled backups,
 	// verification, reconcile).
 	NoJobs bool
+	// DomainResolver looks up the TXT records that verify custom domains
+	// (default: DNS); tests give a domains.MemoryResolver. TLSAskLimit is
+	// how many TLS asks one client address may make a minute (default
+	// tlsask.DefaultLimit). See domains.go.
+	DomainResolver domains.Resolver
+	TLSAskLimit    int
 
+	domains *domains.Service
 	handler http.Handler
 	closers []func()
+
+	jobOutcomes *metrics.JobOutcomes // job outcome metrics (issue 8, metrics.go)
 }
 
 // New returns the program for a configuration.
@@ -106,6 +118,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("control plane: STOREFLEET_REDIS_URL: %w", err)
 		}
+		shortRedisTimeouts(opts) // redisdown.go
 		c := redis.NewClient(opts)
 		m.Redis = c
 		m.closers = append(m.closers, func() { _ = c.Close(); m.Redis = nil })
@@ -133,7 +146,8 @@ func (m *Main) sessions(rs *web.Responder) *scs.SessionManager {
 	s.Cookie.SameSite = http.SameSiteLaxMode
 	s.Cookie.Secure = m.Config.CookieSecure
 	s.Cookie.Persist = false // ends with the browser
-	s.ErrorFunc = rs.Error
+	// a clear 503 while Redis is down (redisdown.go)
+	s.ErrorFunc = sessionStoreDown(rs)
 	return s
 }
 
@@ -163,7 +177,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("control plane: %w", err)
 		}
 		runner, err := jobs.Start(ctx, m.Platform, m.Logger, jobs.Options{
-			Marketplace: marketplace.Config{AllowPrivateURLs: m.Config.FetchPrivateURLs}})
+			Marketplace: marketplace.Config{AllowPrivateURLs: m.Config.FetchPrivateURLs}, Domains: m.domainService()})
 		if err != nil {
 			return fmt.Errorf("control plane: %w", err)
 		}
@@ -174,6 +188,7 @@ func (m *Main) Run(ctx context.Context) error {
 				m.Logger.Warn("jobs did not stop in time", "err", err)
 			}
 		}()
+		defer m.watchJobs(runner)() // job outcome metrics (metrics.go); stops before the runner
 		m.Logger.Info("jobs running", "schedules", runner.Schedules())
 	}
 	m.Logger.Info("control plane listening", "addr", ln.Addr().String(), "console", "/admin/", "api", "/api/v1/")
@@ -206,13 +221,15 @@ func (m *Main) consoleAndAPI() (*console.Handler, *api.Handler, *web.Responder, 
 	bk := backups.New(backups.Options{Store: m.Platform.Store, Backups: m.Platform.Backups, Ops: ops, Logger: m.Logger})
 	cons, err := console.New(console.Options{
 		Store: m.Platform.Store, Prov: m.Platform.Prov, Rollouts: ro, Backups: bk, Sessions: m.sessions(rs), Responder: rs,
-		TenantPublicURL: m.Config.TenantPublicURL, Logger: m.Logger,
+		Admins: m.adminService(), TenantPublicURL: m.Config.TenantPublicURL, // Admins: admins.go
+		Logger: m.Logger, Domains: m.domainService(),
+		ViewAsKey: viewas.Key(m.Config.MasterKey), // "view as vendor" tickets
 	})
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	rs.Page = cons.ErrorPage
 	a := api.New(api.Options{Store: m.Platform.Store, Prov: m.Platform.Prov, Rollouts: ro, Backups: bk, Responder: rs,
-		TenantPublicURL: m.Config.TenantPublicURL, Logger: m.Logger})
+		TenantPublicURL: m.Config.TenantPublicURL, Logger: m.Logger, Domains: m.domainService()})
 	return cons, a, rs, nil
 }

@@ -16,7 +16,8 @@ import (
 //
 //	GET  /                 → /admin/
 //	GET  /healthz          the process runs
-//	GET  /readyz           database, Redis and object store answer
+//	GET  /readyz           database and object store answer (Redis: "degraded" if not)
+//	GET  /metrics          Prometheus, for loopback or STOREFLEET_METRICS_TOKEN
 //	GET  /static/...       style sheets and scripts (long-cached)
 //	     /admin/...        the admin console (session + CSRF + requireAdmin)
 //	     /api/v1/...       the admin API (requireToken)
@@ -25,6 +26,10 @@ import (
 // Every request passes WithRequestID → WithLogging → WithSecureHeaders.
 func (m *Main) routes() (http.Handler, error) {
 	cons, apiHandler, rs, err := m.consoleAndAPI()
+	if err != nil {
+		return nil, err
+	}
+	prom, err := m.observe(cons, apiHandler) // Monitoring and Jobs pages, /metrics (issue 8, metrics.go)
 	if err != nil {
 		return nil, err
 	}
@@ -39,6 +44,7 @@ func (m *Main) routes() (http.Handler, error) {
 	r.Handle("/", http.RedirectHandler("/admin/", http.StatusFound)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/healthz", web.Healthz).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/readyz", m.readyz()).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", prom.Handler(m.Config.MetricsToken)).Methods(http.MethodGet) // loopback or STOREFLEET_METRICS_TOKEN
 	r.PathPrefix("/static/").Handler(staticFiles()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently)).Methods(http.MethodGet, http.MethodHead)
 
@@ -48,11 +54,12 @@ func (m *Main) routes() (http.Handler, error) {
 		return nil, err
 	}
 	r.Handle("/webhooks/stripe", hook).Methods(http.MethodPost)
+	m.tlsAskRoute(r) // GET /tls/ask?domain=<host>: Caddy's on-demand TLS ask (domains.go)
 
 	cons.Routes(r.PathPrefix("/admin").Subrouter())
 	apiHandler.Routes(r.PathPrefix("/api/v1").Subrouter())
 
-	return web.WithRequestID(web.WithLogging(m.Logger, web.WithSecureHeaders(r))), nil
+	return prom.Instrument(web.WithRequestID(web.WithLogging(m.Logger, web.WithSecureHeaders(r))), nil, r), nil // issue 8
 }
 
 // readyz checks every service the control plane cannot work without.
@@ -60,7 +67,8 @@ func (m *Main) readyz() http.Handler {
 	p, rdb := m.Platform, m.Redis
 	return web.Readyz(
 		web.Check{Name: "controlplane_db", Ping: func(ctx context.Context) error { return p.Store.Pool().Ping(ctx) }},
-		web.Check{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+		// optional: only console sessions need it (redisdown.go)
+		web.Check{Name: "redis", Optional: true, Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		web.Check{Name: "object_store", Ping: func(ctx context.Context) error { return p.Objects.Ping(ctx) }},
 	)
 }

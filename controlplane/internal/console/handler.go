@@ -27,9 +27,12 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/storefleet/storefleet/controlplane/internal/admins"
 	"github.com/storefleet/storefleet/controlplane/internal/alerts"
 	"github.com/storefleet/storefleet/controlplane/internal/backups"
+	"github.com/storefleet/storefleet/controlplane/internal/monitor"
 	"github.com/storefleet/storefleet/controlplane/internal/rollouts"
+	"github.com/storefleet/storefleet/internal/domains"
 	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/provision"
 	"github.com/storefleet/storefleet/internal/web"
@@ -57,6 +60,14 @@ type Options struct {
 	// for the vendor's host name (config.Config.TenantPublicURL).
 	TenantPublicURL string
 	Logger          *slog.Logger
+	// ViewAsKey signs "view as vendor" tickets (viewas.Key of the master
+	// key); without it the button answers an error.
+	ViewAsKey []byte
+	// Domains manages the vendors' custom domains (domain_*.go).
+	Domains *domains.Service
+
+	// Admins manages admins, two-factor sign-in and session records.
+	Admins *admins.Service
 }
 
 // Handler serves the console's pages.
@@ -66,17 +77,22 @@ type Handler struct {
 	rollouts  *rollouts.Service
 	backups   *backups.Service
 	sessions  *scs.SessionManager
+	admins    *admins.Service
 	rs        *web.Responder
 	tmpl      *web.Templates
 	tenantURL string
 	log       *slog.Logger
+	viewAsKey []byte
+	domains   *domains.Service
+	monitor   *monitor.Monitor // health and jobs (issue 8): set by SetMonitor, monitoring_routes.go / job_routes.go
 }
 
 // New parses every console template (a broken one stops the start) and
 // returns the console.
 func New(o Options) (*Handler, error) {
-	h := &Handler{store: o.Store, prov: o.Prov, rollouts: o.Rollouts, backups: o.Backups, sessions: o.Sessions, rs: o.Responder,
-		tenantURL: o.TenantPublicURL, log: o.Logger}
+	h := &Handler{store: o.Store, prov: o.Prov, rollouts: o.Rollouts, backups: o.Backups, sessions: o.Sessions, admins: o.Admins, rs: o.Responder,
+		tenantURL: o.TenantPublicURL, log: o.Logger, domains: o.Domains}
+	h.viewAsKey = o.ViewAsKey
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -359,6 +375,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 			h.log.Error("cannot count alerts", "request_id", web.RequestID(ctx), "err", err)
 		}
 		data["AlertCounts"] = counts
+		data["UnreadNotices"] = h.unreadNotices(ctx)
 	}
 	return h.tmpl.Render(w, status, page, data)
 }

@@ -58,18 +58,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 
-	// A new session token at every change of privilege (session fixation),
-	// and a new form token with it.
-	if err := h.sessions.RenewToken(ctx); err != nil {
-		return fmt.Errorf("renew session at sign-in: %w", err)
+	// Two-factor sign-in asks for the code next; otherwise the admin is in.
+	if admin.TOTPEnabledAt != nil {
+		return h.startSecondFactor(w, r, admin, next)
 	}
-	h.sessions.Put(ctx, keyAdminID, admin.ID)
-	h.sessions.Put(ctx, keyCSRF, randomToken())
-	act := platform.Actor{Kind: "admin", AdminID: admin.ID, Name: admin.Email, ClientAddr: web.ClientAddr(r), RequestID: web.RequestID(ctx)}
-	if err := h.audit(ctx, act, platform.AuditEntry{Action: "admin.login", TargetType: "admin", TargetID: fmt.Sprint(admin.ID)}); err != nil {
-		return err
-	}
-	return redirect(w, r, next)
+	return h.completeLogin(w, r, admin, next, "password")
 }
 
 // checkPassword returns the admin and "" if the e-mail and password are

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/storefleet/storefleet/controlplane/internal/admins"
 	"github.com/storefleet/storefleet/internal/platform"
 )
 
@@ -13,6 +14,11 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	a := adminFrom(ctx)
 	if err := h.audit(ctx, actor(r), platform.AuditEntry{Action: "admin.logout", TargetType: "admin", TargetID: fmt.Sprint(a.ID)}); err != nil {
 		return err
+	}
+	if h.admins != nil {
+		if err := h.admins.EndSession(ctx, admins.SessionKey(h.sessions.Token(ctx)), "signed out"); err != nil {
+			return err
+		}
 	}
 	if err := h.sessions.Clear(ctx); err != nil {
 		return fmt.Errorf("clear session at sign-out: %w", err)

@@ -81,6 +81,9 @@ func (h *Handler) requireAdmin(next http.Handler) http.Handler {
 			return
 		}
 		web.AddLogAttrs(ctx, slogAdmin(a))
+		if !h.admit(w, r, a) { // revoked sessions, read-only roles: admin_routes.go
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, adminKey, a)))
 	})
 }

@@ -30,6 +30,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	s.Handle("/vendors", h.wrap(h.vendorList)).Methods(http.MethodGet)
 	s.Handle("/vendors", h.wrap(h.vendorCreate)).Methods(http.MethodPost)
 	s.Handle("/vendors/new", h.wrap(h.vendorNew)).Methods(http.MethodGet)
+	h.vendorPageRoutes(s) // bulk actions, plans, view as vendor: before /vendors/{slug}
 	s.Handle("/vendors/id/{id:[0-9]+}", h.wrap(h.vendorShowByID)).Methods(http.MethodGet)
 	s.Handle("/vendors/{slug}", h.wrap(h.vendorShow)).Methods(http.MethodGet)
 	s.Handle("/vendors/{slug}/suspend", h.wrap(h.vendorSuspend)).Methods(http.MethodPost)
@@ -40,6 +41,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	s.Handle("/vendors/{slug}/restore", h.wrap(h.vendorRestore)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/move", h.wrap(h.vendorMove)).Methods(http.MethodPost)
 	s.Handle("/vendors/{slug}/operation", h.wrap(h.operationShow)).Methods(http.MethodGet)
+	h.domainRoutes(s) // a vendor's domains: domain_routes.go
 
 	s.Handle("/backups", h.wrap(h.backupList)).Methods(http.MethodGet)
 	s.Handle("/marketplace", h.wrap(h.marketplace)).Methods(http.MethodGet)
@@ -57,6 +59,11 @@ func (h *Handler) Routes(r *mux.Router) {
 	s.Handle("/tokens", h.wrap(h.tokenList)).Methods(http.MethodGet)
 	s.Handle("/tokens", h.wrap(h.tokenCreate)).Methods(http.MethodPost)
 	s.Handle("/tokens/{id:[0-9]+}/revoke", h.wrap(h.tokenRevoke)).Methods(http.MethodPost)
+	h.settingsRoutes(s) // platform settings and feature flags: settings_routes.go
+
+	h.monitoringRoutes(s) // monitoring and jobs: monitoring_routes.go
+
+	h.adminRoutes(r, s) // admins, my account, two-factor sign-in, notifications, audit export: admin_routes.go
 }
 
 // wrap adapts a handler that returns an error, translating the errors of

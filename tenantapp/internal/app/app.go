@@ -22,12 +22,14 @@ import (
 	"github.com/storefleet/storefleet/internal/payments"
 	"github.com/storefleet/storefleet/internal/secretbox"
 	"github.com/storefleet/storefleet/internal/storage"
+	"github.com/storefleet/storefleet/internal/viewas"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/static"
 	"github.com/storefleet/storefleet/templates"
 	"github.com/storefleet/storefleet/tenantapp/internal/account"
 	"github.com/storefleet/storefleet/tenantapp/internal/backoffice"
 	"github.com/storefleet/storefleet/tenantapp/internal/checkout"
+	"github.com/storefleet/storefleet/tenantapp/internal/flags"
 	"github.com/storefleet/storefleet/tenantapp/internal/media"
 	"github.com/storefleet/storefleet/tenantapp/internal/pools"
 	"github.com/storefleet/storefleet/tenantapp/internal/routing"
@@ -42,8 +44,10 @@ type App struct {
 	log       *slog.Logger
 	router    *pgxpool.Pool
 	routes    *routing.Cache
+	flags     *flags.Cache // feature flags (docs/settings.md)
 	pools     *pools.Manager
 	redis     *redis.Client
+	extras    *redisExtras // cache and rate limits (issue 8 item 10, redisextras.go)
 	templates *web.Templates
 	mailer    *mail.Mailer
 	media     *media.Service   // nil without an object store
@@ -86,12 +90,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 		Box: box, MaxOpenPools: cfg.PoolMaxOpen, MaxConns: cfg.PoolMaxConns,
 		ConnsPerVendor: cfg.PoolConnsPerVend, IdleTimeout: cfg.PoolIdleTimeout, SSLMode: cfg.DBSSLMode, Logger: logger,
 	})
+	// Feature flags (issue 8): read through the router role, cached per vendor, dropped on NOTIFY.
+	if a.flags, err = flags.New(ctx, router, cfg.RouterURL, logger); err != nil {
+		a.Close()
+		return nil, err
+	}
+	// end of the feature flags block
 	if cfg.RedisURL != "" {
 		opt, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
 			a.Close()
 			return nil, fmt.Errorf("STOREFLEET_REDIS_URL: %w", err)
 		}
+		tuneRedis(opt) // short timeouts (issue 8 item 10, redisextras.go)
 		a.redis = redis.NewClient(opt)
 	}
 	if cfg.S3Endpoint != "" {
@@ -105,6 +116,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 		a.media.Worker.Start()
 	}
 	if a.stripe, err = payments.New(payments.Config{SecretKey: cfg.StripeSecretKey, URL: cfg.StripeURL}); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.setupRedisExtras(); err != nil { // cache and rate limits (issue 8 item 10, redisextras.go)
 		a.Close()
 		return nil, err
 	}
@@ -126,6 +141,7 @@ func (a *App) Close() {
 	if a.routes != nil {
 		a.routes.Close()
 	}
+	a.flags.Close() // feature flags; nil-safe
 	if a.media != nil {
 		a.media.Worker.Stop() // before the pools close
 	}
@@ -148,16 +164,23 @@ func (a *App) routesHandler() http.Handler {
 	}
 	root.HandleFunc("/readyz", web.Readyz(checks...)).Methods(http.MethodGet)
 	root.HandleFunc("/metrics/pools", a.handlePoolStats).Methods(http.MethodGet)
+	prom := a.newMetrics()                                                            // Prometheus (issue 8 monitoring, metrics.go)
+	root.Handle("/metrics", prom.Handler(a.cfg.MetricsToken)).Methods(http.MethodGet) // loopback or STOREFLEET_METRICS_TOKEN
 	staticFS, _ := fs.Sub(static.FS, ".")
 	root.PathPrefix("/static/").Handler(http.StripPrefix("/static/", cacheForever(http.FileServerFS(staticFS))))
 
 	shop := mux.NewRouter()
 	a.shop = shop
+	// rate limits, then the storefront cache (issue 8 item 10, redisextras.go)
+	shop.Use(a.redisMiddlewares(rs)...)
 	shop.Use(a.media.Middleware) // the back office finds the media library; first sight of a vendor resumes its media jobs
 	a.media.Routes(shop, rs)     // GET /media/{id}/{size}
 	bo := backoffice.New(backoffice.Options{Templates: a.templates, Redis: a.redisClient(), Responder: rs, Logger: a.log,
 		CookieSecure: a.cfg.CookieSecure, KeyPrefix: "sf:" + a.cfg.Prefix + ":t:"}).SetMailer(a.mailer, a.cfg.TenantPublicURL).SetWork(routerWork{a.router})
 	bo.SetPayments(a.stripe, routerWork{a.router})
+	// the console's read-only "view as vendor" (viewas.go)
+	bo.SetViewAs(routerWork{a.router}, viewas.Key(a.cfg.MasterKey))
+	bo.SetDomains(a.vendorDomains()) // the Domains page (domains.go)
 	bo.Routes(shop)
 	bo.APIRoutes(shop)
 	a.shoppers = shopper.New(shopper.Options{Redis: a.redisClient(), Responder: rs, CookieSecure: a.cfg.CookieSecure,
@@ -173,16 +196,16 @@ func (a *App) routesHandler() http.Handler {
 	// A product page offers "Add to cart" when carts can be kept (Redis)
 	// and paid for; the form needs no token (CrossOriginProtection).
 	canBuy := a.redis != nil && a.stripe != nil
-	(&storefront.Handler{Templates: a.templates, CartForm: func(*http.Request) (string, bool) { return "", canBuy }}).Routes(shop, rs)
+	(&storefront.Handler{Templates: a.templates, CartForm: func(*http.Request) (string, bool) { return "", canBuy }, Flags: a.flags}).Routes(shop, rs)
 	shop.NotFoundHandler = rs.Wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return &web.Error{Status: http.StatusNotFound, Message: "This page does not exist in the shop."}
 	})
 	mw := &tenant.Middleware{Resolver: a.routes, Pools: a.pools, TrustedProxies: a.cfg.TrustedProxies,
-		FallbackHost: a.cfg.BaseDomain, Responder: rs, Logger: a.log}
+		FallbackHost: a.cfg.BaseDomain, Responder: rs, Logger: a.log, PublicURL: a.cfg.TenantPublicURL}
 	root.NotFoundHandler = mw.Wrap(shop)
 	root.MethodNotAllowedHandler = mw.Wrap(shop)
 
-	return web.WithRequestID(web.WithLogging(a.log, web.WithSecureHeaders(root)))
+	return a.instrument(prom, web.WithRequestID(web.WithLogging(a.log, web.WithSecureHeaders(root))), root, shop) // issue 8 monitoring
 }
 
 // routerWork asks the control plane for vendor work through the router

@@ -50,6 +50,8 @@ type Handler struct {
 	mailer    *mailSetup     // set once at start-up by SetMailer
 	work      WorkRequester  // set once at start-up by SetWork
 	payments  *paymentsSetup // set once at start-up by SetPayments
+	viewAs    *viewAsSetup   // set once at start-up by SetViewAs (viewas.go)
+	domains   VendorDomains  // set once at start-up by SetDomains (domain_routes.go)
 }
 
 // Limits are the sign-in throttles.
@@ -118,12 +120,13 @@ func New(o Options) *Handler {
 func (h *Handler) Routes(r *mux.Router) {
 	cop := http.NewCrossOriginProtection()
 	admin := r.PathPrefix("/admin").Subrouter()
-	admin.Use(h.needSchema, h.needRedis, h.sessions.LoadAndSave, noStore, cop.Handler, h.limitBody, h.checkCSRF)
+	admin.Use(h.needSchema, h.needRedis, h.sessions.LoadAndSave, noStore, cop.Handler, h.limitBody, h.refuseWritesWhenViewing, h.checkCSRF)
 	admin.Handle("/login", h.rs.Wrap(h.loginForm)).Methods(http.MethodGet)
 	admin.Handle("/login", h.rs.Wrap(h.login)).Methods(http.MethodPost)
 	admin.Handle("/invite/{token}", h.rs.Wrap(h.inviteForm)).Methods(http.MethodGet)
 	admin.Handle("/invite/{token}", h.rs.Wrap(h.inviteAccept)).Methods(http.MethodPost)
 	h.passwordRoutes(admin)
+	h.viewAsRoutes(admin) // a platform admin's read-only view (viewas.go)
 
 	in := admin.NewRoute().Subrouter()
 	in.Use(h.requireStaff)
@@ -138,6 +141,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	h.paymentsRoutes(in)
 	h.notifyRoutes(in)
 	h.orderRoutes(in)
+	h.domainRoutes(in)
 	r.Handle("/admin", http.RedirectHandler("admin/", http.StatusMovedPermanently))
 }
 
@@ -305,6 +309,9 @@ const (
 
 // member returns the session's member if the session is valid here.
 func (h *Handler) member(ctx context.Context, t *tenant.Tenant, id int64) (*staff.Member, error) {
+	if vm, err := h.viewAsMember(ctx, t); vm != nil || err != nil { // a read-only view (viewas.go)
+		return vm, err
+	}
 	if id == 0 || h.sessions.GetInt64(ctx, keyVendor) != t.Entry.VendorID {
 		return nil, nil
 	}
@@ -341,6 +348,8 @@ type page struct {
 	// (keyFlashError), shown above the page.
 	FlashError string
 	Title      string
+	// ViewAs is the platform admin a read-only session belongs to (viewas.go).
+	ViewAs string
 }
 
 func (h *Handler) page(r *http.Request, title string) page {
@@ -348,7 +357,7 @@ func (h *Handler) page(r *http.Request, title string) page {
 	m := Current(r.Context())
 	return page{ShopName: t.Entry.Name, Base: t.Base, Alpine: static.Alpine, CSRF: h.csrfToken(r.Context()),
 		Staff: m, Nav: navFor(t.Base, m), Flash: h.sessions.PopString(r.Context(), keyFlash),
-		FlashError: h.sessions.PopString(r.Context(), keyFlashError), Title: title}
+		FlashError: h.sessions.PopString(r.Context(), keyFlashError), Title: title, ViewAs: h.viewingAs(r.Context())}
 }
 
 // navLink is one link of the back office's top bar.
@@ -367,6 +376,7 @@ var navItems = []struct{ path, label, perm string }{
 	{"/admin/media", "Media", "media.read"},
 	{"/admin/settings", "Settings", "settings.write"},
 	{"/admin/payments", "Payments", "settings.write"},
+	{"/admin/domains", "Domains", "settings.write"},
 	{"/admin/notifications", "E-mails", "orders.read"},
 	{"/admin/audit", "Audit log", "audit.read"},
 	{"/admin/team", "Team", "staff.manage"},

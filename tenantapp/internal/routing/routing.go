@@ -87,6 +87,9 @@ type Entry struct {
 	// PrimaryHost is the vendor's primary domain as the control plane
 	// knows it: links in e-mails are built from it, never from a request.
 	PrimaryHost string
+	// RedirectHost, if set, is the host this one redirects to: the
+	// primary name of an apex and www pair (docs/domains.md).
+	RedirectHost string
 }
 
 // Stats are the cache's counters since New, for /metrics.
@@ -370,7 +373,8 @@ func unknown(host string) error { return fmt.Errorf("%w: %s", ErrUnknownHost, ho
 
 const lookupSQL = `SELECT vendor_id, slug, name, state, host,
 	COALESCE(db_name, ''), COALESCE(role_name, ''), password_enc, COALESCE(schema_version, 0),
-	COALESCE(db_host, ''), COALESCE(db_port, 0), COALESCE(bucket, ''), read_only, COALESCE(primary_host, '')
+	COALESCE(db_host, ''), COALESCE(db_port, 0), COALESCE(bucket, ''), read_only, COALESCE(primary_host, ''),
+	COALESCE(redirect_host, '')
 	FROM routing_entries WHERE host = $1`
 
 // fetch runs the routing query for host and caches the answer, unless an
@@ -382,7 +386,8 @@ func (c *Cache) fetch(ctx context.Context, host string, epoch uint64) (*Entry, e
 	c.queries.Add(1)
 	var e Entry
 	err := c.pool.QueryRow(ctx, lookupSQL, host).Scan(&e.VendorID, &e.Slug, &e.Name, &e.State, &e.Host,
-		&e.DBName, &e.Role, &e.PasswordEnc, &e.SchemaVersion, &e.DBHost, &e.DBPort, &e.Bucket, &e.ReadOnly, &e.PrimaryHost)
+		&e.DBName, &e.Role, &e.PasswordEnc, &e.SchemaVersion, &e.DBHost, &e.DBPort, &e.Bucket, &e.ReadOnly, &e.PrimaryHost,
+		&e.RedirectHost)
 	if errors.Is(err, pgx.ErrNoRows) {
 		c.storeNegative(host, epoch)
 		return nil, unknown(host)

@@ -222,6 +222,8 @@ func TestRouterRoleReadsOnlyTheRoutingView(t *testing.T) {
 		`SELECT * FROM domains`,
 		`SELECT * FROM buckets`,
 		`SELECT * FROM platform_settings`,
+		`SELECT * FROM feature_flags`, // flags only through vendor_feature_flags(): see tenantapp/internal/flags
+		`SELECT * FROM feature_flag_overrides`,
 		`SELECT * FROM audit_log`,
 		`DELETE FROM routing_entries`,
 		`UPDATE routing_entries SET state = 'active'`,

@@ -66,12 +66,19 @@ type Middleware struct {
 	FallbackHost string
 	Responder    *web.Responder
 	Logger       *slog.Logger
+	// PublicURL is how shoppers reach a host, with {host} standing for it
+	// (config TenantPublicURL); redirects to a pair's primary name are
+	// built from it and the control plane's host, never from the request.
+	PublicURL string
 }
 
 // Wrap returns h behind tenant resolution.
 func (m *Middleware) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t, r2, err := m.resolve(r)
+		if redirected(w, r, err) { // redirect.go
+			return
+		}
 		if err != nil {
 			m.Responder.Error(w, r, err)
 			return
@@ -117,6 +124,9 @@ func (m *Middleware) resolve(r *http.Request) (*Tenant, *http.Request, error) {
 		return nil, r, &web.Error{Status: http.StatusServiceUnavailable, Message: entry.Name + " is closed at the moment. Please come back later."}
 	default: // still being created, or being deleted: not routable
 		return nil, r, errNoShop
+	}
+	if entry.RedirectHost != "" && base == "" { // the other name of an apex and www pair
+		return nil, r, m.redirectTo(entry.RedirectHost, r)
 	}
 	if entry.ReadOnly && !safeMethod(r.Method) {
 		return nil, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 30,
