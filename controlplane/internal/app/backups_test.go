@@ -540,7 +540,7 @@ func TestAlerts(t *testing.T) {
 		t.Errorf("resolve with a foreign next redirects to %q", p.Location)
 	}
 	p = b.get("/admin/backups")
-	if strings.Contains(p.Body, "nav-badge") {
+	if strings.Contains(p.Body, "open critical alert") { // the Notifications badge may stay
 		t.Error("the navigation still counts a resolved critical alert")
 	}
 	wantContains(t, "backups page after resolving", p.Body, "Recently resolved (1)")

@@ -121,7 +121,13 @@ func LoadCart(ctx context.Context, db Querier, id int64) (*Cart, error) {
 		rows, err := db.Query(ctx, `SELECT p.id, p.sku,
 				coalesce(p.handle, trim(both '-' from regexp_replace(lower(p.sku), '[^a-z0-9]+', '-', 'g'))), p.title, cl.quantity,
 				coalesce(p.sale_price_minor, p.price_minor), p.price_minor,
-				p.stock_on_hand - p.stock_reserved, p.state = 'active' AND p.currency = $2,
+				-- what this cart's own order waiting for payment holds is
+				-- the shopper's to buy again (checking out again replaces it)
+				p.stock_on_hand - p.stock_reserved + coalesce((SELECT sum(ol.quantity) FROM orders o
+					JOIN order_lines ol ON ol.order_id = o.id AND ol.product_id = p.id
+					WHERE o.cart_id = cl.cart_id AND o.status = 'pending' AND o.payment_status = 'unpaid'
+						AND o.stock_state = 'reserved'), 0)::int,
+				p.state = 'active' AND p.currency = $2,
 				(SELECT pm.media_id FROM product_media pm WHERE pm.product_id = p.id ORDER BY pm.position, pm.media_id LIMIT 1)
 			FROM cart_lines cl JOIN products p ON p.id = cl.product_id
 			WHERE cl.cart_id = $1 ORDER BY cl.added_at, p.id`, id, cur)

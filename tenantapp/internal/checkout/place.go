@@ -178,6 +178,14 @@ func (p *Placer) Place(ctx context.Context, cartID, customerID int64, d Details)
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("find the order of checkout: %w", err)
 		}
+		// A cart has one order waiting for payment at a time: the earlier
+		// one (the shopper went back and checked out again) is cancelled
+		// and its stock given back before this one is priced and reserves;
+		// if this checkout fails, the rollback keeps the earlier one.
+		replaced, err := replaceUnpaid(ctx, tx, cartID)
+		if err != nil {
+			return err
+		}
 		c, err := LoadCart(ctx, tx, cartID)
 		if err != nil {
 			return err
@@ -246,13 +254,6 @@ func (p *Placer) Place(ctx context.Context, cartID, customerID int64, d Details)
 				return fmt.Errorf("add %s to order %d: %w", l.SKU, id, err)
 			}
 		}
-		// A cart has one order waiting for payment at a time: the earlier
-		// ones (the shopper went back and checked out again) are
-		// cancelled and their stock given back before this one reserves.
-		replaced, err := replaceUnpaid(ctx, tx, cartID, id)
-		if err != nil {
-			return err
-		}
 		// in product id order: two checkouts never wait on each other in a circle
 		for _, l := range byProduct {
 			if err := orders.Reserve(ctx, tx, id, l.ProductID, l.Quantity); err != nil {
@@ -278,11 +279,11 @@ func (p *Placer) Place(ctx context.Context, cartID, customerID int64, d Details)
 	return placed, err
 }
 
-// replaceUnpaid cancels the cart's orders that wait for payment, other
-// than keep, giving their stock back.
-func replaceUnpaid(ctx context.Context, tx pgx.Tx, cartID, keep int64) ([]orders.Expired, error) {
+// replaceUnpaid cancels the cart's orders that wait for payment, giving
+// their stock back.
+func replaceUnpaid(ctx context.Context, tx pgx.Tx, cartID int64) ([]orders.Expired, error) {
 	rows, err := tx.Query(ctx, `SELECT id, coalesce(stripe_account_id, ''), coalesce(payment_intent_id, '') FROM orders
-		WHERE cart_id = $1 AND id <> $2 AND status = 'pending' AND payment_status = 'unpaid' ORDER BY id`, cartID, keep)
+		WHERE cart_id = $1 AND status = 'pending' AND payment_status = 'unpaid' ORDER BY id`, cartID)
 	if err != nil {
 		return nil, fmt.Errorf("find the cart's unpaid orders: %w", err)
 	}
@@ -291,7 +292,7 @@ func replaceUnpaid(ctx context.Context, tx pgx.Tx, cartID, keep int64) ([]orders
 		return nil, fmt.Errorf("find the cart's unpaid orders: %w", err)
 	}
 	for _, e := range earlier {
-		if _, err := orders.CancelPending(ctx, tx, e.OrderID, fmt.Sprintf("Replaced by order %d, placed from the same cart.", keep), 0); err != nil {
+		if _, err := orders.CancelPending(ctx, tx, e.OrderID, "Replaced by a newer order placed from the same cart.", 0); err != nil {
 			return nil, err
 		}
 	}
