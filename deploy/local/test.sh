@@ -5,6 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 deploy/local/tools.sh servers
+deploy/local/tools.sh chromium # the browser journey test
 deploy/local/services.sh wipe test
 deploy/local/services.sh start test
 status=0
