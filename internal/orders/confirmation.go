@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -36,11 +35,8 @@ func QueueConfirmation(ctx context.Context, tx pgx.Tx, orderID int64, shopURL st
 	if err != nil {
 		return 0, fmt.Errorf("read order %d for its confirmation: %w", orderID, err)
 	}
-	if shopName == "" {
-		if u, err := url.Parse(shopURL); err == nil {
-			shopName = u.Hostname()
-		}
-	}
+	// an empty shop_name is the vendor's name as the control plane knows
+	// it, filled in by the sender (notify.Drain)
 	var a Address
 	if err := json.Unmarshal(addr, &a); err != nil {
 		return 0, fmt.Errorf("read the address of order %d: %w", orderID, err)
