@@ -53,10 +53,13 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		client, addr := clientAddr(r, m.TrustedProxies)
-		if addr.IsLoopback() {
-			// A process on this machine (health checks, benchmarks, or a
-			// proxy that is not in STOREFLEET_TRUSTED_PROXIES, behind which
-			// every client would share one budget): not limited.
+		if addr.IsLoopback() && !forwarded(r) {
+			// A process on this machine talking to us directly (health
+			// checks, benchmarks): not limited. A request a local proxy
+			// forwarded is limited even when the proxy is not in
+			// STOREFLEET_TRUSTED_PROXIES: then its clients share one
+			// budget, which is better than none (trust the proxy to give
+			// each its own).
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -124,4 +127,10 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 		}
 	}
 	return false
+}
+
+// forwarded says whether a proxy passed the request on.
+func forwarded(r *http.Request) bool {
+	h := r.Header
+	return h.Get("X-Forwarded-For") != "" || h.Get("Forwarded") != "" || h.Get("X-Real-Ip") != "" || h.Get("X-Forwarded-Host") != ""
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/storefleet/storefleet/internal/ratelimit"
 	"github.com/storefleet/storefleet/internal/redisguard"
 	"github.com/storefleet/storefleet/internal/testenv"
+	"github.com/storefleet/storefleet/internal/web"
 )
 
 func TestParseLimits(t *testing.T) {
@@ -131,5 +133,46 @@ func TestLimiterFailsOpen(t *testing.T) {
 	}
 	if s := g.Stats(); s.Failures != 1 || s.Skipped != 99 || !s.Degraded {
 		t.Errorf("guard: %+v (one failure, then the breaker skips Redis)", s)
+	}
+}
+
+// A request from this machine is not limited when it comes straight to
+// us (health checks), but one a local proxy forwarded is, even when the
+// proxy is not trusted: its clients then share one budget rather than
+// have none.
+func TestLoopbackIsLimitedWhenForwarded(t *testing.T) {
+	t.Parallel()
+	opt, err := redis.ParseURL(testenv.Vars(t)["STOREFLEET_REDIS_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := redis.NewClient(opt)
+	defer rc.Close()
+	m := &ratelimit.Middleware{
+		Limiter:   ratelimit.New(redisguard.New(rc, redisguard.Options{}), prefix()),
+		Limits:    map[string]ratelimit.Limit{ratelimit.ClassSearch: {N: 2, Per: time.Minute}},
+		Classify:  func(*http.Request) []string { return []string{ratelimit.ClassSearch} },
+		Vendor:    func(*http.Request) (int64, bool) { return 7, true },
+		Responder: &web.Responder{},
+	}
+	h := m.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	send := func(forwarded bool) int {
+		r := httptest.NewRequest("GET", "/search", nil)
+		r.RemoteAddr = "127.0.0.1:40000"
+		if forwarded {
+			r.Header.Set("X-Forwarded-For", "203.0.113.9")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	for range 5 {
+		if code := send(false); code != http.StatusOK {
+			t.Fatalf("a direct local request: %d", code)
+		}
+	}
+	codes := []int{send(true), send(true), send(true)}
+	if codes[0] != http.StatusOK || codes[1] != http.StatusOK || codes[2] != http.StatusTooManyRequests {
+		t.Fatalf("forwarded through an untrusted local proxy: %v", codes)
 	}
 }

@@ -533,6 +533,21 @@ func TestTOTP(t *testing.T) {
 			t.Errorf("no %s audit row", a)
 		}
 	}
+
+	// Signing in again with the password buys no more guesses: after ten
+	// wrong codes in a quarter of an hour, whatever the session, the code
+	// step is closed for the account, even for the right code.
+	for i := 0; len(c.audit("admin.login_failed")) < 10 && i < 20; i++ {
+		nb4 := c.browser()
+		nb4.login(adminEmail, adminPassword)
+		nb4.submit("/admin/login/code", "/admin/login/code", url.Values{"code": {wrong}})
+	}
+	nb5 := c.browser()
+	nb5.login(adminEmail, adminPassword)
+	right, _ := totp.GenerateCode(secret, time.Now().Add(60*time.Second))
+	p = nb5.submit("/admin/login/code", "/admin/login/code", url.Values{"code": {right}})
+	wantStatus(t, "code step after ten wrong codes", p, http.StatusTooManyRequests)
+	wantContains(t, "code step after ten wrong codes", p.Body, "Too many wrong codes for this account")
 }
 
 var sessionRevoke = regexp.MustCompile(`/admin/account/sessions/(\d+)/revoke`)

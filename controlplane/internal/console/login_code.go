@@ -22,10 +22,14 @@ const (
 )
 
 // pendingTTL is how long the code step waits after the password; maxCodeTries
-// is how many wrong codes send the admin back to the password.
+// is how many wrong codes send the admin back to the password;
+// accountCodeFailures wrong codes in accountCodeWindow, whatever the
+// session, close the code step for the account until the window passes.
 const (
-	pendingTTL   = 5 * time.Minute
-	maxCodeTries = 5
+	pendingTTL          = 5 * time.Minute
+	maxCodeTries        = 5
+	accountCodeFailures = 10
+	accountCodeWindow   = 15 * time.Minute
 )
 
 // startSecondFactor remembers an admin whose password was right and who
@@ -95,6 +99,19 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request) error {
 	if a == nil {
 		h.flashError(ctx, "Sign in with your e-mail and password first (the code step waits %d minutes).", int(pendingTTL.Minutes()))
 		return redirect(w, r, "/admin/login")
+	}
+	// Wrong codes are counted per admin across sessions too (from the
+	// audit log), so signing in again with the password does not buy more
+	// guesses: after accountCodeFailures in accountCodeWindow the code step
+	// is closed for the account until the window has passed.
+	var recent int
+	if err := h.store.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE target_type = 'admin' AND target_id = $1
+		AND action = 'admin.login_failed' AND at > now() - make_interval(secs => $2)`, fmt.Sprint(a.ID), accountCodeWindow.Seconds()).Scan(&recent); err != nil {
+		return fmt.Errorf("count the failed sign-ins of admin %d: %w", a.ID, err)
+	}
+	if recent >= accountCodeFailures {
+		return &web.Error{Status: http.StatusTooManyRequests, RetryAfter: int(accountCodeWindow.Seconds()),
+			Message: fmt.Sprintf("Too many wrong codes for this account. Try again in %d minutes, or ask another super admin to reset your two-factor sign-in.", int(accountCodeWindow.Minutes()))}
 	}
 	code := strings.TrimSpace(r.PostForm.Get("code"))
 	method := "totp"
