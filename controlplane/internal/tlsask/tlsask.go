@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -68,8 +69,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = fmt.Fprintln(w, "ok")
 }
 
-// limited counts the ask against its client address in a fixed window,
-// and reports whether the address is over the limit and for how long.
+// limited counts the ask against its client address and the name asked
+// about, in a fixed window, and reports whether that pair is over the
+// limit and for how long. The name is part of the key because the only
+// client is the TLS proxy: with one budget for it, anyone opening
+// handshakes with random server names would use it up and real domains'
+// certificates would be refused. A real name is asked about once per
+// issuance or renewal; hammering one name is what is limited.
 func (h *Handler) limited(r *http.Request) (int, bool) {
 	if h.Redis == nil {
 		return 0, false
@@ -81,7 +87,11 @@ func (h *Handler) limited(r *http.Request) (int, bool) {
 	if window <= 0 {
 		window = DefaultWindow
 	}
-	key := h.KeyPrefix + web.ClientAddr(r)
+	name := strings.ToLower(r.URL.Query().Get("domain"))
+	if len(name) > 253 {
+		name = name[:253]
+	}
+	key := h.KeyPrefix + web.ClientAddr(r) + ":" + name
 	ctx, cancel := context.WithTimeout(r.Context(), 500*time.Millisecond)
 	defer cancel()
 	pipe := h.Redis.TxPipeline()
