@@ -27,8 +27,10 @@ import (
 // belongs to; such a session has no staff id.
 const keyViewAs = "view_as"
 
-// viewAsLifetime is how long a read-only session lasts at most.
-const viewAsLifetime = 30 * time.Minute
+// viewAsLifetime is how long a read-only session lasts at most. It is not
+// checked against the control plane again once opened, so it is kept
+// short: disabling an admin ends their view within this time.
+const viewAsLifetime = 10 * time.Minute
 
 // ViewAsRedeemer redeems a ticket on the control plane (through the
 // router role's redeem_view_as_ticket) and returns the admin's e-mail.
