@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,6 +27,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/storefleet/storefleet/tenantapp/internal/pglisten"
 )
 
 // Channel is the NOTIFY channel on which the control plane announces flag
@@ -122,7 +123,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, routerURL string, logger *slog
 	cfg.RuntimeParams["application_name"] = ListenerApplicationName
 	c := &Cache{pool: pool, listenCfg: cfg, log: logger.With("component", "flags"), o: o,
 		byVendor: map[int64]entry{}, done: make(chan struct{})}
-	conn, err := c.connect(ctx)
+	conn, err := c.listener().Connect(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("feature flags: %w", err)
 	}
@@ -263,86 +264,31 @@ func (c *Cache) setListening(up bool) {
 	c.flushLocked()
 }
 
-func (c *Cache) connect(ctx context.Context) (*pgx.Conn, error) {
-	conn, err := pgx.ConnectConfig(ctx, c.listenCfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect listener to control plane as %s: %w", c.listenCfg.User, err)
-	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
-		_ = conn.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("listen on %s: %w", Channel, err)
-	}
-	return conn, nil
+// listener is the cache's dedicated listening connection.
+func (c *Cache) listener() *pglisten.Listener {
+	return &pglisten.Listener{Config: c.listenCfg, Channel: Channel, PingInterval: c.o.pingInterval,
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second, Log: c.log, Name: "flags"}
 }
 
 // run receives notifications until ctx ends, reconnecting with backoff.
 func (c *Cache) run(ctx context.Context, conn *pgx.Conn) {
 	defer close(c.done)
-	for {
-		err := c.receive(ctx, conn)
-		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = conn.Close(cctx)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
+	c.listener().Run(ctx, conn, c.notified, func(err error) {
 		c.setListening(false)
 		c.log.Warn("flags listener lost its connection; serving flags with a 1 s TTL until it is back", "err", err)
-		if conn = c.reconnect(ctx); conn == nil {
-			return
-		}
+	}, func() {
 		c.setListening(true)
 		c.log.Info("flags listener reconnected; cache flushed")
-	}
+	})
 }
 
-func (c *Cache) reconnect(ctx context.Context) *pgx.Conn {
-	backoff := 100 * time.Millisecond
-	for {
-		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		conn, err := c.connect(actx)
-		cancel()
-		if err == nil {
-			return conn
-		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		c.log.Warn("flags listener cannot reconnect", "retry_in", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-		backoff = min(backoff*2, 10*time.Second)
-	}
-}
-
-func (c *Cache) receive(ctx context.Context, conn *pgx.Conn) error {
-	for {
-		wctx, cancel := context.WithTimeout(ctx, c.o.pingInterval)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil {
-			if !errors.Is(err, context.DeadlineExceeded) || conn.IsClosed() {
-				return fmt.Errorf("wait for notification: %w", err)
-			}
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err = conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return fmt.Errorf("ping listening connection: %w", err)
-			}
-			continue
-		}
-		c.notifications.Add(1)
-		if id, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil {
-			c.Invalidate(id)
-		} else {
-			c.Flush() // "*": a global value changed
-		}
+// notified handles one notification: a vendor's id, or "*" when a global
+// value changed.
+func (c *Cache) notified(payload string) {
+	c.notifications.Add(1)
+	if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
+		c.Invalidate(id)
+	} else {
+		c.Flush()
 	}
 }

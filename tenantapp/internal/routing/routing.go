@@ -29,7 +29,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,6 +39,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/storefleet/storefleet/tenantapp/internal/hostname"
+	"github.com/storefleet/storefleet/tenantapp/internal/pglisten"
 )
 
 // Channel is the NOTIFY channel on which the control plane announces
@@ -245,7 +245,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, routerURL, baseDomain string, 
 		pos: map[string]positive{}, neg: map[string]time.Time{}, byVendor: map[int64]map[string]struct{}{},
 		done: make(chan struct{}),
 	}
-	conn, err := c.connectListener(ctx)
+	conn, err := c.listener().Connect(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("routing cache: %w", err)
 	}
@@ -502,102 +502,36 @@ func (c *Cache) setListening(up bool) {
 	c.flushLocked()
 }
 
-// connectListener opens the dedicated connection and subscribes.
-func (c *Cache) connectListener(ctx context.Context) (*pgx.Conn, error) {
-	conn, err := pgx.ConnectConfig(ctx, c.listenCfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect listener to control plane as %s: %w", c.listenCfg.User, err)
-	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
-		_ = conn.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("listen on %s: %w", Channel, err)
-	}
-	return conn, nil
+// listener is the cache's dedicated listening connection.
+func (c *Cache) listener() *pglisten.Listener {
+	return &pglisten.Listener{Config: c.listenCfg, Channel: Channel, PingInterval: c.o.pingInterval,
+		MinBackoff: c.o.minBackoff, MaxBackoff: c.o.maxBackoff, Log: c.log, Name: "routing"}
 }
 
 // run receives notifications until ctx ends, reconnecting with backoff
 // whenever the connection is lost.
 func (c *Cache) run(ctx context.Context, conn *pgx.Conn) {
 	defer close(c.done)
-	for {
-		err := c.receive(ctx, conn)
-		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = conn.Close(closeCtx)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
+	c.listener().Run(ctx, conn, c.notified, func(err error) {
 		c.setListening(false)
 		c.log.Warn("routing listener lost its connection; cache flushed, serving with a short TTL until it is back",
 			"err", err, "degraded_ttl", c.o.degradedTTL)
-		conn = c.reconnect(ctx)
-		if conn == nil {
-			return
-		}
+	}, func() {
 		c.reconns.Add(1)
 		c.setListening(true)
 		c.log.Info("routing listener reconnected; cache flushed")
-	}
+	})
 }
 
-// reconnect retries until it has a listening connection (nil when ctx
-// ends). The first attempt is immediate.
-func (c *Cache) reconnect(ctx context.Context) *pgx.Conn {
-	backoff := c.o.minBackoff
-	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		conn, err := c.connectListener(actx)
-		cancel()
-		if err == nil {
-			return conn
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		// Full jitter over [backoff/2, backoff).
-		wait := backoff/2 + rand.N(backoff/2+1)
-		c.log.Warn("routing listener cannot reconnect", "attempt", attempt, "retry_in", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-		backoff = min(backoff*2, c.o.maxBackoff)
+// notified handles one notification: the payload is the vendor whose
+// routes changed.
+func (c *Cache) notified(payload string) {
+	c.notifications.Add(1)
+	id, err := strconv.ParseInt(payload, 10, 64)
+	if err != nil {
+		c.log.Warn("routing notification with a payload that is not a vendor id; flushing the cache", "payload", payload)
+		c.flush()
+		return
 	}
-}
-
-// receive handles notifications on conn until it fails or ctx ends. An
-// idle connection is pinged every ping interval, so a connection that died
-// without a word (a network partition) is noticed.
-func (c *Cache) receive(ctx context.Context, conn *pgx.Conn) error {
-	for {
-		wctx, cancel := context.WithTimeout(ctx, c.o.pingInterval)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil {
-			if !errors.Is(err, context.DeadlineExceeded) || conn.IsClosed() {
-				return fmt.Errorf("wait for notification: %w", err)
-			}
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err = conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return fmt.Errorf("ping listening connection: %w", err)
-			}
-			continue
-		}
-		c.notifications.Add(1)
-		id, perr := strconv.ParseInt(n.Payload, 10, 64)
-		if perr != nil {
-			c.log.Warn("routing notification with a payload that is not a vendor id; flushing the cache", "payload", n.Payload)
-			c.flush()
-			continue
-		}
-		c.Invalidate(id)
-	}
+	c.Invalidate(id)
 }
