@@ -12,15 +12,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/storefleet/storefleet/internal/benchtable"
 	"github.com/storefleet/storefleet/internal/database"
 	"github.com/storefleet/storefleet/internal/logging"
+	"github.com/storefleet/storefleet/internal/migrate"
+	"github.com/storefleet/storefleet/internal/redisguard"
 	"github.com/storefleet/storefleet/internal/testenv"
 	"github.com/storefleet/storefleet/tenantapp/internal/app"
+	"github.com/storefleet/storefleet/tenantapp/internal/routing"
 	"github.com/storefleet/storefleet/tenantapp/internal/storefront"
+	"github.com/storefleet/storefleet/tenantapp/internal/tenant"
 )
 
 // BenchmarkStorefrontCatalog serves the storefront of one vendor with
@@ -31,9 +35,12 @@ import (
 //     through pgx (throughput, target ≥ 0.5x);
 //   - product pages (random handles) with the product's own query through
 //     pgx (throughput, target ≥ 0.5x);
-//   - the search query (a mix of one, two and three words, a phrase, an
-//     exclusion and a typo) with a primary-key look-up, both through pgx
-//     (p95, target ≤ 10x), and the search page through the app.
+//   - search (a mix of one, two and three words, a phrase, an exclusion
+//     and a typo) with a primary-key look-up through pgx (p95, target ≤
+//     10x): storefront.Search, as the pages call it, with the cache off
+//     (every text read from the full-text index) and on (texts searched
+//     again, and their second page); the hits query alone; and the search
+//     page through the app.
 func BenchmarkStorefrontCatalog(b *testing.B) {
 	const products = 100_000
 	const clients = 16
@@ -160,31 +167,39 @@ func BenchmarkStorefrontCatalog(b *testing.B) {
 		productRaw = append(productRaw, rawRows(1, storefront.ProductSQL, h))
 	}
 
-	// Search pages; the search query as the app sends it (one statement:
-	// thresholds are in the SQL and in search_correct); primary-key
-	// look-ups.
-	var searchPages, searchRaw, pkRaw []func() (time.Duration, error)
-	for _, q := range []string{"oak table", "vintage leather bag", "wool blanket", "brass", "kettle steel", "cozy cotton cushion",
-		"walnot chiar", "glass -vase", `"ceramic mug"`, "linen shirt"} {
-		searchPages = append(searchPages, get("/search?q="+url.QueryEscape(q)))
-		searchRaw = append(searchRaw, func() (time.Duration, error) {
+	// Search: pages through the app; storefront.Search as the pages call
+	// it, with the storefront's cache (Redis and the process) and without
+	// (every text read from the full-text index); the hits query alone.
+	texts := []string{"oak table", "vintage leather bag", "wool blanket", "brass", "kettle steel", "cozy cotton cushion",
+		"walnot chiar", "glass -vase", `"ceramic mug"`, "linen shirt"}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc := redis.NewClient(opt)
+	defer rc.Close()
+	cache := storefront.NewCache(storefront.CacheOptions{Prefix: "sf:" + cfg.Prefix + ":benchc:",
+		Guard: redisguard.New(rc, redisguard.Options{Name: "bench", Logger: logging.New(io.Discard, "text", "error")})})
+	shop := &tenant.Tenant{Entry: &routing.Entry{VendorID: v.ID, Slug: v.Slug, SchemaVersion: migrate.Tenant.Head()}, Pool: raw}
+	var searchPages, searchRaw, searchCold, searchWarm, pkRaw []func() (time.Duration, error)
+	search := func(c *storefront.Cache, q string, page int) func() (time.Duration, error) {
+		return func() (time.Duration, error) {
 			start := time.Now()
-			batch := &pgx.Batch{}
-			n := 0
-			batch.Queue(storefront.SearchSQL, q, storefront.PageSize+1, 0).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					n++
-				}
-				return rows.Err()
-			})
-			if err := raw.SendBatch(ctx, batch).Close(); err != nil {
+			res, err := storefront.Search(ctx, c, shop, q, page)
+			if err != nil {
 				return 0, err
 			}
-			if n == 0 && q != "walnot chiar" {
+			if len(res.Matches) == 0 && q != "walnot chiar" {
 				return 0, fmt.Errorf("search %q found nothing", q)
 			}
 			return time.Since(start), nil
-		})
+		}
+	}
+	for _, q := range texts {
+		searchPages = append(searchPages, get("/search?q="+url.QueryEscape(q)))
+		searchCold = append(searchCold, search(nil, q, 1))
+		searchWarm = append(searchWarm, search(cache, q, 1), search(cache, q, 2))
+		searchRaw = append(searchRaw, rawRows(-1, storefront.HitsSQL, q))
 	}
 	for i := range 64 {
 		pkRaw = append(pkRaw, rawRows(1, `SELECT id, sku, title, price_minor, currency FROM products WHERE id = $1`, int64(1+(i*15485863)%products)))
@@ -241,19 +256,41 @@ func BenchmarkStorefrontCatalog(b *testing.B) {
 				Ours: benchtable.Ms(oP95), Baseline: c.baseName + " " + benchtable.Ms(rP95),
 				Ratio: float64(oP95) / float64(max(rP95, 1)), Target: "(informative)", Pass: true})
 		}
-		o, r := compare(rotate(searchRaw...), rotate(pkRaw...))
-		oP95, rP95 := benchtable.Percentile(o.lat, 95), benchtable.Percentile(r.lat, 95)
-		ratio := float64(oP95) / float64(max(rP95, 1))
-		b.ReportMetric(float64(oP95.Microseconds())/1000, "search-p95-ms")
-		what := fmt.Sprintf("storefront search query (FTS + typo fallback, 10 texts), %d products (%d clients): p95 latency", products, clients)
-		_ = benchtable.Record(benchtable.Row{Issue: "#7", What: what,
-			Ours: benchtable.Ms(oP95), Baseline: "primary-key look-up " + benchtable.Ms(rP95),
-			Ratio: ratio, Target: "≤ 10x", Pass: ratio <= 10})
-		o, _ = compare(rotate(searchPages...), rotate(pkRaw...))
-		what = fmt.Sprintf("storefront search page through the app (same 10 texts), %d products (%d clients)", products, clients)
+		pkRotate := rotate(pkRaw...)
+		var coldP95 time.Duration
+		for _, c := range []struct {
+			what  string
+			ours  func() (time.Duration, error)
+			warm  bool
+			check bool
+		}{
+			{"storefront search, every text read from the full-text index (cache off): FTS + typo fallback, then the page's cards by id", rotate(searchCold...), false, true},
+			{"storefront search as shops run it (texts searched again within a minute, and their page 2, from the cache)", rotate(searchWarm...), true, true},
+			{"(reference) the hits query alone (HitsSQL)", rotate(searchRaw...), false, false},
+		} {
+			o, r := compare(c.ours, pkRotate)
+			oP95, rP95 := benchtable.Percentile(o.lat, 95), benchtable.Percentile(r.lat, 95)
+			ratio := float64(oP95) / float64(max(rP95, 1))
+			if !c.warm && c.check {
+				coldP95 = oP95
+				b.ReportMetric(float64(oP95.Microseconds())/1000, "search-cold-p95-ms")
+			} else if c.warm {
+				b.ReportMetric(float64(oP95.Microseconds())/1000, "search-warm-p95-ms")
+			}
+			target, pass := "≤ 10x", ratio <= 10
+			if !c.check {
+				target, pass = "(informative)", true
+			}
+			_ = benchtable.Record(benchtable.Row{Issue: "#7",
+				What: fmt.Sprintf("%s, 10 texts, %d products (%d clients): p95 latency", c.what, products, clients),
+				Ours: benchtable.Ms(oP95), Baseline: "primary-key look-up " + benchtable.Ms(rP95),
+				Ratio: ratio, Target: target, Pass: pass})
+		}
+		o, _ := compare(rotate(searchPages...), pkRotate)
+		what := fmt.Sprintf("storefront search page through the app (same 10 texts, cache on), %d products (%d clients)", products, clients)
 		_ = benchtable.Record(benchtable.Row{Issue: "#7", What: what,
 			Ours:     fmt.Sprintf("%.0f req/s, p95 %s", float64(o.n)/total, benchtable.Ms(benchtable.Percentile(o.lat, 95))),
-			Baseline: "search query p95 " + benchtable.Ms(oP95),
-			Ratio:    float64(benchtable.Percentile(o.lat, 95)) / float64(max(oP95, 1)), Target: "(informative)", Pass: true})
+			Baseline: "search with the cache off p95 " + benchtable.Ms(coldP95),
+			Ratio:    float64(benchtable.Percentile(o.lat, 95)) / float64(max(coldP95, 1)), Target: "(informative)", Pass: true})
 	}
 }

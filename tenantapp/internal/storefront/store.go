@@ -309,12 +309,13 @@ const (
 		ORDER BY p.created_at DESC, p.id DESC LIMIT 12) p ` + firstImageJoin + ` ORDER BY p.created_at DESC, p.id DESC`
 )
 
-// SearchSQL is one page of search results in one statement ($1 the
-// text, $2 the page size plus one, $3 the offset):
+// HitsSQL is what a search finds, in one statement ($1 the text): the ids
+// of the matches, best first, and of the products found by the text with
+// its typos corrected (grp 0 and 1):
 //   - the text is read with websearch_to_tsquery in the shop's language
 //     (shop_profile.language; shop_search_config is inlined, so this costs
 //     no function call);
-//   - the candidates are the first maxRanked active products whose
+//   - the matches are the first maxRanked active products whose
 //     search_vector matches (the GIN index products_search_idx, stopping
 //     after maxRanked rows), ranked with ts_rank (weights A title, SKU and
 //     GTIN; B brand; C description; divided by the log of the length, so a
@@ -322,47 +323,49 @@ const (
 //     thus ranks a bounded sample of its matches: ranking reads every
 //     candidate, and such a text is too broad for its order to mean much
 //     (shoppers narrow it);
-//   - on the first page, when fewer than fewHits products match, the text
-//     with its typos corrected against the shop's vocabulary
-//     (search_correct, migration 00015: a few thousand words, not every
-//     title) is searched the same way, for the "Perhaps you meant" list.
+//   - when fewer than fewHits products match, the text with its typos
+//     corrected against the shop's vocabulary (search_correct, migration
+//     00015: a few thousand words, not every title) is searched the same
+//     way, for the "Perhaps you meant" list (at most PageSize).
 //
-// The last column is 0 for a match, 1 for a match of the corrected text.
-// Only the page's rows are joined to their first picture. The statement
-// has no planner-dependent parts that change with the text, so that its
-// generic plan is kept (no planning per search).
-var SearchSQL = `WITH q AS MATERIALIZED (
+// The statement has no planner-dependent parts that change with the text,
+// so that its generic plan is kept (no planning per search). The pages of
+// a search are then read by id (CardsByIDSQL), and the ids are kept in the
+// storefront's cache (see runSearch).
+var HitsSQL = `WITH q AS MATERIALIZED (
 		SELECT c.cfg, websearch_to_tsquery(c.cfg, $1) AS q
 		FROM (SELECT coalesce((SELECT shop_search_config(s.language) FROM shop_profile s), 'simple') AS cfg) c),
 	fts AS MATERIALIZED (
-		SELECT ` + searchColumns + `, ts_rank(p.search_vector, (SELECT q FROM q), 1) AS score
+		SELECT p.id, ts_rank(p.search_vector, (SELECT q FROM q), 1) AS score
 		FROM products p WHERE p.state = 'active' AND p.search_vector @@ (SELECT q FROM q)
 		LIMIT ` + strconv.Itoa(maxRanked) + `),
-	page AS MATERIALIZED (SELECT 0 AS grp, * FROM fts ORDER BY score DESC, id DESC LIMIT $2 OFFSET $3),
 	fq AS MATERIALIZED (
 		SELECT websearch_to_tsquery(q.cfg, search_correct(q.cfg, $1)) AS q FROM q
-		WHERE $3 = 0 AND (SELECT count(*) FROM page) < ` + strconv.Itoa(fewHits) + `),
+		WHERE (SELECT count(*) FROM fts) < ` + strconv.Itoa(fewHits) + `),
 	fuzzy AS MATERIALIZED (
-		SELECT 1 AS grp, f.* FROM (
-			SELECT ` + searchColumns + `, ts_rank(p.search_vector, (SELECT q FROM fq), 1) AS score
+		SELECT f.id, f.score FROM (
+			SELECT p.id, ts_rank(p.search_vector, (SELECT q FROM fq), 1) AS score
 			FROM products p WHERE p.state = 'active' AND p.search_vector @@ (SELECT q FROM fq)
 			LIMIT ` + strconv.Itoa(maxRanked) + `) f
-		WHERE f.id NOT IN (SELECT id FROM page)
-		ORDER BY f.score DESC, f.id DESC LIMIT $2 - 1)
-	SELECT ` + cardColumns + `, p.grp
-	FROM (SELECT * FROM page UNION ALL SELECT * FROM fuzzy) p ` + firstImageJoin + `
-	ORDER BY p.grp, p.score DESC, p.id DESC`
+		WHERE f.id NOT IN (SELECT id FROM fts)
+		ORDER BY f.score DESC, f.id DESC LIMIT ` + strconv.Itoa(PageSize) + `)
+	SELECT h.id, h.grp FROM (SELECT 0 AS grp, * FROM fts UNION ALL SELECT 1, * FROM fuzzy) h
+	ORDER BY h.grp, h.score DESC, h.id DESC`
 
-// searchColumns are the columns of products p that cardColumns reads, for
-// a subquery that stands in for products.
-const searchColumns = `p.id, p.sku, p.handle, p.title, p.brand, p.price_minor, p.sale_price_minor, p.currency,
-	p.stock_on_hand, p.stock_reserved`
+// CardsByIDSQL reads the cards of the products whose ids are in $1, in
+// that order, skipping those no longer on sale: a page of search results
+// shows today's prices and stock whatever the cache kept.
+var CardsByIDSQL = `SELECT ` + cardColumns + ` FROM (
+		SELECT p.*, h.n FROM unnest($1::bigint[]) WITH ORDINALITY AS h(id, n) JOIN products p ON p.id = h.id
+		WHERE p.state = 'active') p ` + firstImageJoin + `
+	ORDER BY p.n`
 
 // searchWordsSchema is the first vendor schema with the search vocabulary
 // (migration 00015); older ones are searched with legacySearchSQL.
 const searchWordsSchema = 15
 
-// legacySearchSQL is SearchSQL before the vocabulary (schema 12 to 14):
+// legacySearchSQL is the search before the vocabulary (schema 12 to 14), a
+// page of cards in one statement ($2 the page size plus one, $3 the offset):
 // look-alike titles by pg_trgm word similarity (see queueTrigramLimits).
 var legacySearchSQL = `WITH q AS MATERIALIZED (SELECT websearch_to_tsquery(shop_search_config(), $1) AS q),
 	fts AS MATERIALIZED (
@@ -407,32 +410,6 @@ const WordSimilarity = "0.45"
 func queueTrigramLimits(b *pgx.Batch) {
 	b.Queue(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true),
 		set_config('pg_trgm.similarity_threshold', '0.3', true)`, WordSimilarity)
-}
-
-func queueSearch(b *pgx.Batch, t *tenant.Tenant, q string, page int, out *SearchResult) {
-	page = max(1, min(page, MaxPage))
-	sql := SearchSQL
-	if t.Entry.SchemaVersion < searchWordsSchema {
-		queueTrigramLimits(b)
-		sql = legacySearchSQL
-	}
-	b.Queue(sql, q, PageSize+1, (page-1)*PageSize).Query(func(rows pgx.Rows) error {
-		var grp int
-		_, err := scanCards(t, rows, func(c Card) {
-			if grp == 0 {
-				out.Matches = append(out.Matches, c)
-			} else {
-				out.Similar = append(out.Similar, c)
-			}
-		}, &grp)
-		if err != nil {
-			return fmt.Errorf("search for %q: %w", q, err)
-		}
-		if len(out.Matches) > PageSize {
-			out.Matches, out.HasMore = out.Matches[:PageSize], true
-		}
-		return nil
-	})
 }
 
 // Suggestion is a title suggested as one types.
