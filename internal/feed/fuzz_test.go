@@ -169,6 +169,33 @@ func FuzzParsePrice(f *testing.F) {
 		if p.Minor < 0 || p.Minor > money.MaxAmount || money.ValidCurrency(p.Currency) != nil {
 			t.Fatalf("ParsePrice(%q, %q) = %#v", s, def, p)
 		}
+		// The text is an amount of digits and separators with at most a
+		// code before or after it: no sign, exponent, NaN or infinity.
+		num := strings.TrimSpace(s)
+		if code := strings.ToUpper(num[:leadingLetters(num)]); code != "" {
+			num = num[len(code):]
+			if code != p.Currency {
+				t.Fatalf("ParsePrice(%q, %q) = %#v: code %q", s, def, p, code)
+			}
+		} else if n := trailingLetters(num); n > 0 {
+			if strings.ToUpper(num[len(num)-n:]) != p.Currency {
+				t.Fatalf("ParsePrice(%q, %q) = %#v: code %q", s, def, p, num[len(num)-n:])
+			}
+			num = num[:len(num)-n]
+		} else if strings.ToUpper(def) != p.Currency {
+			t.Fatalf("ParsePrice(%q, %q) = %#v without a code of its own", s, def, p)
+		}
+		num = strings.TrimSpace(num)
+		if num == "" || strings.Trim(num, "0123456789.,") != "" || !isDigit(num[0]) || !isDigit(num[len(num)-1]) {
+			t.Fatalf("ParsePrice(%q, %q) = %#v: the amount %q is not digits and separators", s, def, p, num)
+		}
+		// Without separators the amount is read exactly, as money.ParseAmount reads it.
+		digits, _ := money.CurrencyDigits(p.Currency)
+		if digitsOnly(num) {
+			if want, err := money.ParseAmount(num, digits); err != nil || want != p.Minor {
+				t.Fatalf("ParsePrice(%q, %q) = %#v, want %d (%v)", s, def, p, want, err)
+			}
+		}
 		back, err := ParsePrice(p.String(), "")
 		if err != nil || back != p {
 			t.Fatalf("ParsePrice(%q, %q) = %#v, written %q, reads back as %#v, %v", s, def, p, p.String(), back, err)

@@ -109,6 +109,9 @@ func ParseAmount(s string, digits int) (int64, error) {
 		n = n*10 + int64(whole[i]-'0')
 	}
 	for i := range digits {
+		if n > MaxAmount {
+			break // over the limit already: stop before n*10 can overflow
+		}
 		n *= 10
 		if i < len(frac) {
 			n += int64(frac[i] - '0')
@@ -136,10 +139,7 @@ func allDigits(s string) bool {
 // form ParseAmount reads back.
 func FormatAmount(minor int64, digits int) string {
 	neg := minor < 0
-	if neg {
-		minor = -minor
-	}
-	s := strconv.FormatInt(minor, 10)
+	s := strconv.FormatUint(magnitude(minor), 10)
 	if digits > 0 {
 		if len(s) <= digits {
 			s = strings.Repeat("0", digits-len(s)+1) + s
@@ -150,4 +150,13 @@ func FormatAmount(minor int64, digits int) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// magnitude is |minor|, also for math.MinInt64, whose negation does not
+// fit in an int64.
+func magnitude(minor int64) uint64 {
+	if minor < 0 {
+		return -uint64(minor)
+	}
+	return uint64(minor)
 }

@@ -12,38 +12,32 @@ import (
 // symbols for the currencies shops here use most; others print their code.
 var symbols = map[string]string{"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF ", "JPY": "¥"}
 
-// zeroDecimal currencies have no minor unit.
-var zeroDecimal = map[string]bool{"JPY": true, "KRW": true}
-
-// Format renders an amount such as 2490 EUR as "€24.90".
+// Format renders an amount such as 2490 EUR as "€24.90", with as many
+// decimal places as the currency has (¥1,500; 1.234 KWD); a code not in
+// the ISO 4217 table gets two.
 func Format(minor int64, currency string) string {
 	currency = strings.ToUpper(strings.TrimSpace(currency))
-	neg := minor < 0
-	if neg {
-		minor = -minor
+	digits, ok := CurrencyDigits(currency)
+	if !ok {
+		digits = 2
 	}
-	var num string
-	if zeroDecimal[currency] {
-		num = group(strconv.FormatInt(minor, 10))
-	} else {
-		num = group(strconv.FormatInt(minor/100, 10)) + "." + pad2(minor%100)
+	s := strconv.FormatUint(magnitude(minor), 10)
+	num := group(s)
+	if digits > 0 {
+		if len(s) <= digits {
+			s = strings.Repeat("0", digits-len(s)+1) + s
+		}
+		num = group(s[:len(s)-digits]) + "." + s[len(s)-digits:]
 	}
 	sym, ok := symbols[currency]
 	out := sym + num
 	if !ok {
 		out = num + " " + currency
 	}
-	if neg {
+	if minor < 0 {
 		out = "-" + out
 	}
 	return out
-}
-
-func pad2(n int64) string {
-	if n < 10 {
-		return "0" + strconv.FormatInt(n, 10)
-	}
-	return strconv.FormatInt(n, 10)
 }
 
 func group(digits string) string {

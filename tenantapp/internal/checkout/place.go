@@ -231,7 +231,7 @@ func (p *Placer) Place(ctx context.Context, cartID, customerID int64, d Details)
 		}
 		token = newToken()
 		digest, _ := base64.RawURLEncoding.DecodeString(c.Version)
-		fee := q.Total * int64(p.CommissionBP) / 10000
+		fee := mulDiv(q.Total, int64(max(p.CommissionBP, 0)), 10000, false)
 		var id int64
 		err = tx.QueryRow(ctx, `INSERT INTO orders (checkout_key, access_token, customer_id, cart_id, cart_digest, email,
 				reserved_until, currency, subtotal_minor, shipping_minor, tax_minor, total_minor, tax_rate_bp,

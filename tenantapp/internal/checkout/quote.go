@@ -3,6 +3,8 @@ package checkout
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -62,17 +64,33 @@ func Price(subtotal, shipping int64, tax Tax) Quote {
 		q.Total = base
 	case tax.PricesIncludeIt:
 		// tax = base × r / (10000 + r)
-		q.Tax = divRound(base*r, 10000+r)
+		q.Tax = mulDiv(base, r, 10000+r, true)
 		q.Total = base
 	default:
-		q.Tax = divRound(base*r, 10000)
+		q.Tax = mulDiv(base, r, 10000, true)
 		q.Total = base + q.Tax
 	}
 	return q
 }
 
-// divRound is a / b rounded half up, for a ≥ 0 and b > 0.
-func divRound(a, b int64) int64 { return (2*a + b) / (2 * b) }
+// mulDiv is a × b / c, rounded half up or down, for a, b ≥ 0 and c > 0,
+// with a 128-bit product: a cart of MaxLines lines of MaxQuantity units
+// at money.MaxAmount times a rate in basis points does not fit in 64 bits.
+// A result above math.MaxInt64 is math.MaxInt64.
+func mulDiv(a, b, c int64, halfUp bool) int64 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	if hi >= uint64(c) {
+		return math.MaxInt64
+	}
+	q, rem := bits.Div64(hi, lo, uint64(c))
+	if halfUp && 2*rem >= uint64(c) {
+		q++
+	}
+	if q > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(q)
+}
 
 // loadTax reads the shop's tax setting.
 func loadTax(ctx context.Context, db Querier) (Tax, error) {

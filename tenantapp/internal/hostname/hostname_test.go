@@ -410,7 +410,29 @@ func FuzzCanonical(f *testing.F) {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("Canonical(%q) error %v does not wrap ErrInvalid", in, err)
 			}
+			// IP literals in any spelling netip reads are refused as such.
+			bracketed := strings.HasPrefix(in, "[") && strings.HasSuffix(in, "]") && isAddr(in[1:len(in)-1])
+			if ap, perr := netip.ParseAddrPort(in); perr == nil && ap.Addr().Zone() == "" || bracketed || isAddr(in) {
+				if !errors.Is(err, ErrIPLiteral) {
+					t.Fatalf("Canonical(%q) = %v, want ErrIPLiteral", in, err)
+				}
+			}
 			return
+		}
+		// Only a port and one trailing dot are dropped, and ASCII letters
+		// lower-cased: nothing else of the input is changed or left out.
+		rest, ok := strings.CutPrefix(strings.ToLower(in), out)
+		if !ok {
+			t.Fatalf("Canonical(%q) = %q is not the input lower-cased", in, out)
+		}
+		rest = strings.TrimPrefix(rest, ".")
+		if port, ok := strings.CutPrefix(rest, ":"); rest != "" && (!ok || strings.Trim(port, "0123456789") != "") {
+			t.Fatalf("Canonical(%q) = %q dropped %q", in, out, rest)
+		}
+		for _, label := range strings.Split(out, ".") {
+			if len(label) > maxLabelLen || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+				t.Fatalf("Canonical(%q) = %q has label %q", in, out, label)
+			}
 		}
 		again, err := Canonical(out)
 		if err != nil || again != out {
@@ -442,4 +464,10 @@ func FuzzCanonical(f *testing.F) {
 			t.Fatalf("Canonical(upper(%q)) = %q, %v", out, up, err)
 		}
 	})
+}
+
+// isAddr reports whether s is an IP address without a zone.
+func isAddr(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Zone() == ""
 }
