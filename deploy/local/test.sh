@@ -9,7 +9,14 @@ deploy/local/tools.sh chromium # the browser journey test
 deploy/local/services.sh wipe test
 deploy/local/services.sh start test
 status=0
-STOREFLEET_TEST_ENV_FILE="$ROOT/.data/test/env" go test -race -count=1 -timeout 20m "${@:-./...}" || status=$?
+# The isolation attack suites append one line per suite here (attempts,
+# categories, leaks); the total is printed after the tests.
+ATTACKS="$ROOT/.data/test/attacks.jsonl"
+rm -f "$ATTACKS"
+STOREFLEET_ATTACK_OUT="$ATTACKS" STOREFLEET_TEST_ENV_FILE="$ROOT/.data/test/env" go test -race -count=1 -timeout 20m "${@:-./...}" || status=$?
+if [ -s "$ATTACKS" ]; then
+	awk -F'"attempts":' '{split($2, a, ","); n += a[1]; s++} /"leaks":[1-9]/ {l++} END {printf "isolation attack suites: %d attempts in %d suites, %d suites with leaks\n", n, s, l}' "$ATTACKS"
+fi
 # Short fuzz runs of every fuzz target (found by name, so a new target
 # needs no change here). A time budget per target keeps the whole at about
 # a minute and a half however fast each target is: FUZZ_SHORT (default 8s),
