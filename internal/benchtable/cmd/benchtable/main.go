@@ -49,8 +49,8 @@ func main() {
 	doc := fmt.Sprintf("# Benchmarks\n\n`make bench` starts a durable copy of every service (the `bench` instance: "+
 		"PostgreSQL with fsync on), runs every benchmark once, and writes this table. Every figure is compared "+
 		"with a baseline measured in the same run on the same machine, because these machines are shared "+
-		"and noisy; the ratio is what matters.\n\nLast run: %s on %s (%s/%s, %d CPUs, %s).\n\n%s",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), b.String())
+		"and noisy; the ratio is what matters.\n\nLast run: %s on %s (%s/%s, %d CPUs, %s, %s of memory).\n\n%s",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), memTotal(), b.String())
 	if err := os.WriteFile(os.Args[2], []byte(doc), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
@@ -70,4 +70,19 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// memTotal is the machine's memory as /proc/meminfo gives it, in GiB.
+func memTotal() string {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil {
+			return fmt.Sprintf("%.0f GiB", float64(kb)/(1<<20))
+		}
+	}
+	return "unknown"
 }
