@@ -357,7 +357,7 @@ func sendBatchIfAny(ctx context.Context, t *tenant.Tenant, b *pgx.Batch) error {
 
 // maxSearches bounds the texts a vendor's search hash keeps: past it, the
 // hash is dropped and starts again.
-const maxSearches = 5000
+const maxSearches = 1000
 
 // searchField is how the cache knows a search text: in lower case, with
 // its spaces collapsed (websearch_to_tsquery reads both alike).
