@@ -65,6 +65,7 @@ type Provisioner struct {
 
 	mu      sync.Mutex
 	servers map[int64]*serverConn // admin pools, one per database server
+	locks   *pgxpool.Pool         // connections that hold vendor locks (lockVendor)
 }
 
 // New returns a Provisioner.
@@ -91,6 +92,10 @@ func (p *Provisioner) Close() {
 	for id, sc := range p.servers {
 		sc.pool.Close()
 		delete(p.servers, id)
+	}
+	if p.locks != nil {
+		p.locks.Close()
+		p.locks = nil
 	}
 }
 
@@ -254,12 +259,23 @@ func (p *Provisioner) recordRequest(ctx context.Context, actor platform.Actor, r
 // lockVendor takes a session-level advisory lock on the vendor, so only one
 // process advances it at a time; the lock goes when the connection does,
 // also when the process dies.
+//
+// The lock is held on a connection of its own small pool (lockPool), not
+// the control plane's: a caller holding the lock still needs the control
+// plane's pool for its work, so had the lock taken a connection from it,
+// as many vendors advancing at once as that pool has connections would
+// each hold one and wait for another forever.
 func (p *Provisioner) lockVendor(ctx context.Context, id int64) (release func(), err error) {
-	conn, err := p.o.Store.Pool().Acquire(ctx)
+	locks, err := p.lockPool(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock vendor %d: %w", id, err)
+	}
+	conn, err := locks.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lock vendor %d: %w", id, err)
 	}
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(1936090726, $1::int)`, id); err != nil {
+		conn.Conn().Close(context.Background()) // it may hold the lock if the wait was cut short
 		conn.Release()
 		return nil, fmt.Errorf("lock vendor %d: %w", id, err)
 	}
@@ -270,6 +286,28 @@ func (p *Provisioner) lockVendor(ctx context.Context, id int64) (release func(),
 		}
 		conn.Release()
 	}, nil
+}
+
+// lockConns bounds the vendors one process holds locks on at once; more
+// wait for a connection to the lock pool.
+const lockConns = 8
+
+// lockPool returns the pool of lock connections, made on first use with
+// the control plane's connection settings.
+func (p *Provisioner) lockPool(ctx context.Context) (*pgxpool.Pool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.locks != nil {
+		return p.locks, nil
+	}
+	cfg := p.o.Store.Pool().Config().Copy()
+	cfg.MaxConns, cfg.MinConns = lockConns, 0
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect for vendor locks: %w", err)
+	}
+	p.locks = pool
+	return pool, nil
 }
 
 // Advance takes a vendor from its recorded step through the rest of its

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -440,4 +441,30 @@ func TestReconcileLiftsReadOnlyLeftByADeadMove(t *testing.T) {
 	if after, _ := e.Store.VendorByID(ctx, v.ID); after.State != platform.StateActive {
 		t.Errorf("state %s", after.State)
 	}
+}
+
+// More vendors created at once than the control plane's pool has
+// connections: each holds its vendor's lock while it works, and none may
+// wait forever for a connection the others hold (the lock's connection
+// comes from a pool of its own).
+func TestMoreCreatesAtOnceThanConnections(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	n := 2 * int(e.CP.Config().MaxConns)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.Prov.CreateVendor(ctx, actor, provision.CreateRequest{Slug: fmt.Sprintf("many%d", i),
+				Name: fmt.Sprint("Many ", i), OwnerEmail: "o@x.example"}); err != nil {
+				t.Errorf("create %d of %d: %v", i, n, err)
+			}
+		}()
+	}
+	wg.Wait()
+	assertVendorCount(t, e, n)
+	assertNoOrphans(t, e)
 }
