@@ -1,6 +1,6 @@
 # Storefleet. `make run` brings up the platform; `make test` runs every test
 # against real services. See README.md.
-.PHONY: run stop clean test test-services lint build bench fuzz tools
+.PHONY: run stop clean test test-services lint build bench fuzz load tools
 
 run: ## bring up the whole platform with demo data and print where to look
 	@deploy/local/run.sh
@@ -32,6 +32,9 @@ bench: ## run the benchmarks and print the table
 
 fuzz: ## long fuzz runs (FUZZTIME per target, default 2m)
 	@deploy/local/fuzz.sh
+
+load: ## 200 vendors under a shopping mix for LOAD_DURATION (60s), then a check that nothing was lost; see docs/load.md
+	@deploy/local/load.sh
 
 tools: ## install the pinned tools and system packages
 	@deploy/local/tools.sh all
