@@ -1,12 +1,17 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Error is an error with an HTTP status and a message that is safe to
@@ -76,7 +81,12 @@ func WantsJSON(r *http.Request) bool {
 // errors, with detail; the client sees a plain message.
 func (rs *Responder) Error(w http.ResponseWriter, r *http.Request, err error) {
 	var we *Error
-	if !errors.As(err, &we) {
+	if !errors.As(err, &we) && Unavailable(err) {
+		we = &Error{Status: http.StatusServiceUnavailable, RetryAfter: UnavailableRetryAfter, Err: err,
+			Message: "The shop cannot be reached right now. Please try again in a moment."}
+		rs.Logger.Warn("a service the request needs is unavailable", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
+	}
+	if we == nil {
 		we = &Error{Status: http.StatusInternalServerError, Message: "Something went wrong on our side. Please try again; if it keeps happening, tell us the request id " + RequestID(r.Context()) + ".", Err: err}
 	}
 	if we.Status >= 500 && we.Status != http.StatusServiceUnavailable {
@@ -98,6 +108,40 @@ func (rs *Responder) Error(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	rs.Page(w, r, we.Status, http.StatusText(we.Status), we.Message)
+}
+
+// UnavailableRetryAfter is the Retry-After, in seconds, of the 503 that
+// answers an error from an unreachable service.
+const UnavailableRetryAfter = 5
+
+// Unavailable reports whether err says that a service the request needed
+// (a database, Redis, the object store) could not be reached or dropped
+// the connection, rather than that the request or the code is wrong: a
+// network error (refused, reset, timed out), a connection that ended in
+// the middle of an answer or was found closed (pgx's "conn closed", as
+// when COMMIT could not be sent or its answer never came: the shopper's
+// retry with the same key finds out what happened), a request that ran out
+// of time, or a
+// PostgreSQL error of the classes "connection exception" (08), "operator
+// intervention" (57P01-57P03: shutting down, cannot connect now) or "too
+// many connections" (53300). Such errors are answered 503 with
+// Retry-After, not 500.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		c := pe.Code
+		return strings.HasPrefix(c, "08") || c == "57P01" || c == "57P02" || c == "57P03" || c == "53300"
+	}
+	return false
 }
 
 // WriteJSON writes v as a JSON response.
