@@ -76,6 +76,19 @@ type Config struct {
 	PoolConnsPerVend  int           // most connections in one vendor's pool
 	PoolIdleTimeout   time.Duration // a pool unused this long is closed
 	VendorDeleteGrace time.Duration // how long a deleted vendor's data is kept
+
+	// PoolConnectTimeout bounds one attempt to open a vendor database
+	// connection (waiting for a free connection slot included).
+	PoolConnectTimeout time.Duration
+	// RequestTimeout bounds a tenant-app request's work behind the tenant
+	// middleware (its database connects and queries, Redis, the object
+	// store): a vendor database that hangs costs a request this long at
+	// most, then a 503 with Retry-After. LongRequestTimeout is the bound of
+	// the requests that stream or run long (uploads, CSV exports, bulk
+	// edits, images).
+	RequestTimeout     time.Duration
+	LongRequestTimeout time.Duration
+
 	// BackupBucket is the platform bucket that holds every vendor's
 	// backups, one prefix per vendor.
 	BackupBucket string
@@ -149,6 +162,9 @@ func FromEnv(get func(string) string) (*Config, error) {
 		PoolMaxConns:         p.integer("STOREFLEET_POOL_MAX_CONNS", 200),
 		PoolConnsPerVend:     p.integer("STOREFLEET_POOL_CONNS_PER_VENDOR", 4),
 		PoolIdleTimeout:      p.duration("STOREFLEET_POOL_IDLE_TIMEOUT", 5*time.Minute),
+		PoolConnectTimeout:   p.duration("STOREFLEET_POOL_CONNECT_TIMEOUT", 5*time.Second),
+		RequestTimeout:       p.duration("STOREFLEET_REQUEST_TIMEOUT", 10*time.Second),
+		LongRequestTimeout:   p.duration("STOREFLEET_LONG_REQUEST_TIMEOUT", 60*time.Second),
 		VendorDeleteGrace:    p.duration("STOREFLEET_VENDOR_DELETE_GRACE", 7*24*time.Hour),
 		BackupBucket:         p.str("STOREFLEET_BACKUP_BUCKET", ""),
 		ReplacedDBGrace:      p.duration("STOREFLEET_REPLACED_DB_GRACE", 72*time.Hour),
@@ -191,6 +207,9 @@ func FromEnv(get func(string) string) (*Config, error) {
 	}
 	if c.PoolMaxConns < 1 || c.PoolConnsPerVend < 1 || c.PoolMaxOpen < 1 {
 		p.errs = append(p.errs, "STOREFLEET_POOL_* limits must be at least 1")
+	}
+	if c.PoolConnectTimeout <= 0 || c.RequestTimeout <= 0 || c.LongRequestTimeout < c.RequestTimeout {
+		p.errs = append(p.errs, "STOREFLEET_POOL_CONNECT_TIMEOUT and STOREFLEET_REQUEST_TIMEOUT must be positive, STOREFLEET_LONG_REQUEST_TIMEOUT at least STOREFLEET_REQUEST_TIMEOUT")
 	}
 	if len(p.errs) > 0 {
 		return nil, fmt.Errorf("configuration: %s", strings.Join(p.errs, "; "))

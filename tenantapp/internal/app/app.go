@@ -89,6 +89,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 	a.pools = pools.New(pools.Options{
 		Box: box, MaxOpenPools: cfg.PoolMaxOpen, MaxConns: cfg.PoolMaxConns,
 		ConnsPerVendor: cfg.PoolConnsPerVend, IdleTimeout: cfg.PoolIdleTimeout, SSLMode: cfg.DBSSLMode, Logger: logger,
+		ConnectTimeout: cfg.PoolConnectTimeout,
 	})
 	// Feature flags (issue 8): read through the router role, cached per vendor, dropped on NOTIFY.
 	if a.flags, err = flags.New(ctx, router, cfg.RouterURL, logger); err != nil {
@@ -201,7 +202,9 @@ func (a *App) routesHandler() http.Handler {
 		return &web.Error{Status: http.StatusNotFound, Message: "This page does not exist in the shop."}
 	})
 	mw := &tenant.Middleware{Resolver: a.routes, Pools: a.pools, TrustedProxies: a.cfg.TrustedProxies,
-		FallbackHost: a.cfg.BaseDomain, Responder: rs, Logger: a.log, PublicURL: a.cfg.TenantPublicURL}
+		FallbackHost: a.cfg.BaseDomain, Responder: rs, Logger: a.log, PublicURL: a.cfg.TenantPublicURL,
+		// every request's work is bounded (timeouts.go, docs/faults.md)
+		Timeout: a.cfg.RequestTimeout, LongTimeout: a.cfg.LongRequestTimeout, Long: longRequest}
 	root.NotFoundHandler = mw.Wrap(shop)
 	root.MethodNotAllowedHandler = mw.Wrap(shop)
 

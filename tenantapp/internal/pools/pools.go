@@ -62,7 +62,7 @@ const (
 	DefaultConnsPerVendor = 4
 	DefaultIdleTimeout    = 5 * time.Minute
 	DefaultEvictGrace     = time.Second
-	DefaultConnectTimeout = 10 * time.Second
+	DefaultConnectTimeout = 5 * time.Second
 )
 
 // drainTimeout bounds how long closing a connection waits for the server

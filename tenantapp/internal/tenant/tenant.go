@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -70,12 +71,29 @@ type Middleware struct {
 	// (config TenantPublicURL); redirects to a pair's primary name are
 	// built from it and the control plane's host, never from the request.
 	PublicURL string
+	// Timeout bounds each request's work from tenant resolution on: its
+	// database connects and queries (pgx gives up when the context ends),
+	// Redis, the object store. A vendor database that hangs (accepts, never
+	// answers) then costs a request Timeout at most, and the request ends
+	// in a 503 with Retry-After (web.Unavailable knows
+	// context.DeadlineExceeded) instead of waiting for as long as the
+	// client does. Zero: no bound.
+	Timeout time.Duration
+	// LongTimeout replaces Timeout for the requests Long picks: those that
+	// stream or run long (uploads, exports, bulk edits). Zero: Timeout.
+	LongTimeout time.Duration
+	// Long reports whether a request (its path as the shop's routes see
+	// it, without the fallback host's /vendor/<slug> prefix) gets
+	// LongTimeout. Nil: none does.
+	Long func(r *http.Request) bool
 }
 
 // Wrap returns h behind tenant resolution.
 func (m *Middleware) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, r2, err := m.resolve(r)
+		ctx, cancel := m.withTimeout(r.Context(), m.Timeout) // resolving, pool included
+		defer cancel()
+		t, r2, err := m.resolve(r.WithContext(ctx))
 		if redirected(w, r, err) { // redirect.go
 			return
 		}
@@ -83,9 +101,23 @@ func (m *Middleware) Wrap(h http.Handler) http.Handler {
 			m.Responder.Error(w, r, err)
 			return
 		}
+		if m.Long != nil && m.LongTimeout > m.Timeout && m.Long(r2) {
+			// The bound of a long request counts from its start, too.
+			cancel()
+			ctx, cancel = m.withTimeout(r.Context(), m.LongTimeout)
+			defer cancel()
+		}
 		web.AddLogAttrs(r.Context(), slog.String("vendor", t.Entry.Slug))
-		h.ServeHTTP(w, r2.WithContext(context.WithValue(r2.Context(), ctxKey{}, t)))
+		h.ServeHTTP(w, r2.WithContext(context.WithValue(ctx, ctxKey{}, t)))
 	})
+}
+
+// withTimeout is ctx bounded by d, or ctx itself if d is zero.
+func (m *Middleware) withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 var errNoShop = &web.Error{Status: http.StatusNotFound, Message: "There is no shop at this address. Check the spelling of the address, or ask the shop for its link."}
