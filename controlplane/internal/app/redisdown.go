@@ -30,7 +30,7 @@ func shortRedisTimeouts(opts *redis.Options) {
 // read or saved.
 func sessionStoreDown(rs *web.Responder) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		rs.Error(w, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 10, Err: err,
+		rs.SessionError(w, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 10, Err: err,
 			Message: "The admin console cannot reach its session store (Redis) right now, so nobody can sign in. " +
 				"The shops, the admin API and scheduled jobs keep working. Please try again in a moment."})
 	}

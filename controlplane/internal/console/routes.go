@@ -17,7 +17,7 @@ import (
 func (h *Handler) Routes(r *mux.Router) {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(h.crossOriginDenied))
-	r.Use(h.sessions.LoadAndSave, markSession, cop.Handler, h.checkCSRF)
+	r.Use(web.GuardSessions(h.sessions.LoadAndSave), markSession, cop.Handler, h.checkCSRF)
 
 	r.Handle("/login", h.wrap(h.loginForm)).Methods(http.MethodGet)
 	r.Handle("/login", h.wrap(h.login)).Methods(http.MethodPost)

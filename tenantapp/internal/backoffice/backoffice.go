@@ -109,7 +109,7 @@ func New(o Options) *Handler {
 	s.Cookie.Secure = o.CookieSecure
 	s.Cookie.Persist = false
 	s.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
-		o.Responder.Error(w, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 10,
+		o.Responder.SessionError(w, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 10,
 			Message: "Signing in is unavailable for a moment. Please try again shortly.", Err: err})
 	}
 	h.sessions = s
@@ -120,7 +120,7 @@ func New(o Options) *Handler {
 func (h *Handler) Routes(r *mux.Router) {
 	cop := http.NewCrossOriginProtection()
 	admin := r.PathPrefix("/admin").Subrouter()
-	admin.Use(h.needSchema, h.needRedis, h.sessions.LoadAndSave, noStore, cop.Handler, h.limitBody, h.refuseWritesWhenViewing, h.checkCSRF)
+	admin.Use(h.needSchema, h.needRedis, web.GuardSessions(h.sessions.LoadAndSave), noStore, cop.Handler, h.limitBody, h.refuseWritesWhenViewing, h.checkCSRF)
 	admin.Handle("/login", h.rs.Wrap(h.loginForm)).Methods(http.MethodGet)
 	admin.Handle("/login", h.rs.Wrap(h.login)).Methods(http.MethodPost)
 	admin.Handle("/invite/{token}", h.rs.Wrap(h.inviteForm)).Methods(http.MethodGet)

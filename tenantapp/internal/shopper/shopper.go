@@ -93,7 +93,7 @@ func New(o Options) *Sessions {
 	m.Cookie.Secure = o.CookieSecure
 	m.Cookie.Persist = true
 	m.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
-		o.Responder.Error(w, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 10,
+		o.Responder.SessionError(w, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 10,
 			Message: "The cart and accounts are unavailable for a moment. Browsing still works; please try again shortly.", Err: err})
 	}
 	s.m = m
@@ -104,7 +104,7 @@ func New(o Options) *Sessions {
 // need it (cart, checkout, account), refuses cross-site state changes, and
 // never lets a response with a session be cached.
 func (s *Sessions) Middleware(next http.Handler) http.Handler {
-	inner := s.m.LoadAndSave(s.bind(next))
+	inner := web.GuardSessions(s.m.LoadAndSave)(s.bind(next)) // one response when the session cannot be saved
 	return s.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.redis == nil {
 			s.rs.Error(w, r, &web.Error{Status: http.StatusServiceUnavailable,
