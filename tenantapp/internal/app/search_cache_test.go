@@ -26,7 +26,12 @@ func TestStorefrontSearchCache(t *testing.T) {
 	ids := addShopProducts(t, alphaDB,
 		shopProduct{sku: "A-1", title: "Copper kettle", price: 4000, onHand: 3},
 		shopProduct{sku: "A-2", title: "Steel kettle", price: 3000, onHand: 3})
-	addShopProducts(t, betaDB, shopProduct{sku: "B-1", title: "Kettle descaler", price: 500, onHand: 3})
+	// Beta's products with alpha's kettle ids are not kettles: were beta
+	// served alpha's cached ids, its page would show them.
+	addShopProducts(t, betaDB,
+		shopProduct{sku: "B-0", title: "Teapot", price: 900, onHand: 3},
+		shopProduct{sku: "B-00", title: "Teacup", price: 400, onHand: 3},
+		shopProduct{sku: "B-1", title: "Kettle descaler", price: 500, onHand: 3})
 
 	type hit struct {
 		SKU   string

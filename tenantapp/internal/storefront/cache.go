@@ -38,6 +38,10 @@ type Cache struct {
 
 	mu    sync.Mutex
 	local map[string]localEntry
+	// searches are what texts found, in the process, by vendor (the key of
+	// its search hash; search_cache.go).
+	searches  map[string]*localSearches
+	nSearches int // entries in all of searches
 }
 
 type localEntry struct {
@@ -70,7 +74,8 @@ func NewCache(o CacheOptions) *Cache {
 	if o.LocalTTL == 0 {
 		o.LocalTTL = 2 * time.Second
 	}
-	return &Cache{guard: o.Guard, prefix: o.Prefix, ttl: o.TTL, listTTL: o.ListTTL, localTTL: o.LocalTTL, local: map[string]localEntry{}}
+	return &Cache{guard: o.Guard, prefix: o.Prefix, ttl: o.TTL, listTTL: o.ListTTL, localTTL: o.LocalTTL,
+		local: map[string]localEntry{}, searches: map[string]*localSearches{}}
 }
 
 type cacheCtxKey struct{}
@@ -133,31 +138,37 @@ func cacheFrom(ctx context.Context) *Cache {
 }
 
 // Key is the Redis key of one of a vendor's entries ("settings",
-// "categories", "brands", and "search": a hash of what texts found, by
-// text).
+// "categories", "brands"; "search", a hash of what texts found, by text,
+// and "searchgen", the generation its entries must carry).
 func (c *Cache) Key(t *tenant.Tenant, what string) string {
 	return c.prefix + strconv.FormatInt(t.Entry.VendorID, 10) + ":s" + strconv.FormatInt(t.Entry.SchemaVersion, 10) + ":" + what
 }
 
 // Invalidate drops a vendor's entries, here and in Redis (other replicas'
-// in-process copies live LocalTTL at most).
+// in-process copies live LocalTTL at most), and moves its search
+// generation on, so that a search that read the catalog before the write
+// and stores its results after it is not believed (search_cache.go).
 func (c *Cache) Invalidate(ctx context.Context, t *tenant.Tenant) {
 	if c == nil {
 		return
 	}
 	keys := []string{c.Key(t, "settings"), c.Key(t, "categories"), c.Key(t, "brands"), c.Key(t, "search")}
-	searches := c.Key(t, "search") + "\x00"
 	c.mu.Lock()
-	for _, k := range keys {
+	for _, k := range keys[:3] {
 		delete(c.local, k)
 	}
-	for k := range c.local { // writes are rare; the map is bounded (maxLocal)
-		if strings.HasPrefix(k, searches) {
-			delete(c.local, k)
-		}
-	}
+	c.forgetSearchesLocked(keys[3])
 	c.mu.Unlock()
-	_ = c.guard.Do(ctx, func(ctx context.Context, rc redis.UniversalClient) error { return rc.Del(ctx, keys...).Err() })
+	gen := c.Key(t, "searchgen")
+	_ = c.guard.Do(ctx, func(ctx context.Context, rc redis.UniversalClient) error {
+		_, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Del(ctx, keys...)
+			p.Incr(ctx, gen)
+			p.Expire(ctx, gen, searchGenLife)
+			return nil
+		})
+		return err
+	})
 }
 
 // cacheGet finds an entry, in the process first, then in Redis (kept
@@ -353,79 +364,4 @@ func sendBatchIfAny(ctx context.Context, t *tenant.Tenant, b *pgx.Batch) error {
 		return nil
 	}
 	return sendBatch(ctx, t, b)
-}
-
-// maxSearches bounds the texts a vendor's search hash keeps: past it, the
-// hash is dropped and starts again.
-const maxSearches = 1000
-
-// searchField is how the cache knows a search text: in lower case, with
-// its spaces collapsed (websearch_to_tsquery reads both alike).
-func searchField(q string) string {
-	return strings.ToLower(strings.Join(strings.Fields(q), " "))
-}
-
-// searchHits finds what a text found lately (within the list life), in
-// the process first, then in the vendor's search hash in Redis.
-func (c *Cache) searchHits(ctx context.Context, t *tenant.Tenant, q string) (searchHits, bool) {
-	if c == nil {
-		return searchHits{}, false
-	}
-	key, field := c.Key(t, "search"), searchField(q)
-	local := key + "\x00" + field
-	now := time.Now()
-	if c.localTTL > 0 {
-		c.mu.Lock()
-		e, ok := c.local[local]
-		c.mu.Unlock()
-		if ok && now.Before(e.expires) {
-			h, ok := e.val.(searchHits)
-			return h, ok
-		}
-	}
-	var b []byte
-	err := c.guard.Do(ctx, func(ctx context.Context, rc redis.UniversalClient) error {
-		var err error
-		b, err = rc.HGet(ctx, key, field).Bytes()
-		return err
-	})
-	var h searchHits
-	// An entry older than the list life is stale: the hash's own expiry is
-	// pushed back by every new text, so it does not bound an entry's age.
-	if err != nil || json.Unmarshal(b, &h) != nil || now.Sub(time.Unix(h.At, 0)) > c.listTTL {
-		return searchHits{}, false
-	}
-	c.keepLocal(local, h, now)
-	return h, true
-}
-
-// keepSearchHits keeps what a text found, here at once and in Redis in
-// the background.
-func (c *Cache) keepSearchHits(ctx context.Context, t *tenant.Tenant, q string, h searchHits) {
-	if c == nil {
-		return
-	}
-	key, field := c.Key(t, "search"), searchField(q)
-	now := time.Now()
-	h.At = now.Unix()
-	b, err := json.Marshal(h)
-	if err != nil {
-		return
-	}
-	c.keepLocal(key+"\x00"+field, h, now)
-	go func() {
-		_ = c.guard.Do(context.WithoutCancel(ctx), func(ctx context.Context, rc redis.UniversalClient) error {
-			var n *redis.IntCmd
-			_, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.HSet(ctx, key, field, b)
-				p.Expire(ctx, key, c.listTTL)
-				n = p.HLen(ctx, key)
-				return nil
-			})
-			if err == nil && n.Val() > maxSearches {
-				err = rc.Del(ctx, key).Err()
-			}
-			return err
-		})
-	}()
 }

@@ -26,7 +26,8 @@ type searchPage struct {
 type searchHits struct {
 	Matches []int64 `json:"m"`
 	Similar []int64 `json:"s,omitempty"`
-	At      int64   `json:"t"` // unix seconds
+	At      int64   `json:"t"` // when the search read the catalog, unix seconds
+	Gen     string  `json:"g"` // the vendor's search generation then (search_cache.go)
 }
 
 // runSearch reads a page of search results, and the shop's settings if
@@ -34,7 +35,7 @@ type searchHits struct {
 //   - what the text finds (HitsSQL) comes from the cache when the same
 //     text (ignoring case and spaces) was searched in this shop within the
 //     cache's list life (a minute by default) and nothing was written
-//     through its back office since (Cache.Invalidate); otherwise it is
+//     through its back office since (search_cache.go); otherwise it is
 //     read in the same round trip as the settings, and kept;
 //   - the page's cards are then read by id (CardsByIDSQL), with today's
 //     prices and stock, without what is no longer on sale.
@@ -52,10 +53,11 @@ func runSearch(ctx context.Context, t *tenant.Tenant, q string, page int, settin
 	}
 	if t.Entry.SchemaVersion < searchWordsSchema {
 		queueLegacySearch(b, t, q, page, &res)
-		return res, sendBatchIfAny(ctx, t, b)
+		err := sendBatchIfAny(ctx, t, b)
+		return res, err
 	}
 	c := cacheFrom(ctx)
-	hits, cached := c.searchHits(ctx, t, q)
+	hits, cached, ticket := c.searchHits(ctx, t, q)
 	if !cached {
 		b.Queue(HitsSQL, q).Query(func(rows pgx.Rows) error {
 			var id int64
@@ -75,7 +77,7 @@ func runSearch(ctx context.Context, t *tenant.Tenant, q string, page int, settin
 		return res, fmt.Errorf("search for %q: %w", q, err)
 	}
 	if !cached {
-		c.keepSearchHits(ctx, t, q, hits)
+		c.keepSearchHits(ctx, ticket, hits)
 	}
 
 	// The page's share of the matches, one more to know whether another
