@@ -66,6 +66,7 @@ type Provisioner struct {
 	mu      sync.Mutex
 	servers map[int64]*serverConn // admin pools, one per database server
 	locks   *pgxpool.Pool         // connections that hold vendor locks (lockVendor)
+	closed  bool
 }
 
 // New returns a Provisioner.
@@ -85,17 +86,24 @@ func New(o Options) *Provisioner {
 // Names returns the naming scheme of this platform's resources.
 func (p *Provisioner) Names() Names { return p.names }
 
-// Close closes the admin pools.
+// Close closes the admin pools and the lock pool; a Provisioner is not
+// used after Close.
 func (p *Provisioner) Close() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	pools := make([]*pgxpool.Pool, 0, len(p.servers)+1)
 	for id, sc := range p.servers {
-		sc.pool.Close()
+		pools = append(pools, sc.pool)
 		delete(p.servers, id)
 	}
 	if p.locks != nil {
-		p.locks.Close()
-		p.locks = nil
+		pools = append(pools, p.locks)
+	}
+	p.closed = true
+	p.mu.Unlock()
+	// Outside the lock: a pool's Close waits for its connections, and work
+	// holding one (a vendor lock) may need p.mu to finish.
+	for _, pool := range pools {
+		pool.Close()
 	}
 }
 
@@ -134,10 +142,18 @@ type serverConn struct {
 // both when the server's address or login change.
 func (p *Provisioner) adminPool(ctx context.Context, serverID int64) (*pgxpool.Pool, *platform.Server, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if sc, ok := p.servers[serverID]; ok {
+	sc, ok := p.servers[serverID]
+	closed := p.closed
+	p.mu.Unlock()
+	switch {
+	case closed:
+		return nil, nil, errClosed
+	case ok:
 		return sc.pool, sc.srv, nil
 	}
+	// Read the server and connect without holding p.mu: the read needs a
+	// control-plane connection, which the holder of one waiting for p.mu
+	// might be keeping from us.
 	srv, err := p.o.Store.Server(ctx, serverID)
 	if err != nil {
 		return nil, nil, err
@@ -149,6 +165,16 @@ func (p *Provisioner) adminPool(ctx context.Context, serverID int64) (*pgxpool.P
 	pool, err := database.Open(ctx, u, func(c *pgxpool.Config) { c.MaxConns = 8 })
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to database server %s: %w", srv.Name, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		pool.Close()
+		return nil, nil, errClosed
+	}
+	if sc, ok := p.servers[serverID]; ok { // another caller connected first
+		pool.Close()
+		return sc.pool, sc.srv, nil
 	}
 	p.servers[serverID] = &serverConn{srv: srv, pool: pool}
 	return pool, srv, nil
@@ -264,29 +290,50 @@ func (p *Provisioner) recordRequest(ctx context.Context, actor platform.Actor, r
 // the control plane's: a caller holding the lock still needs the control
 // plane's pool for its work, so had the lock taken a connection from it,
 // as many vendors advancing at once as that pool has connections would
-// each hold one and wait for another forever.
+// each hold one and wait for another forever. A vendor already locked is
+// waited for by trying again (20 ms, doubling to 1 s), not by holding a
+// connection in pg_advisory_lock.
 func (p *Provisioner) lockVendor(ctx context.Context, id int64) (release func(), err error) {
 	locks, err := p.lockPool(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lock vendor %d: %w", id, err)
 	}
-	conn, err := locks.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock vendor %d: %w", id, err)
-	}
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(1936090726, $1::int)`, id); err != nil {
-		conn.Conn().Close(context.Background()) // it may hold the lock if the wait was cut short
-		conn.Release()
-		return nil, fmt.Errorf("lock vendor %d: %w", id, err)
-	}
-	return func() {
-		_, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(1936090726, $1::int)`, id)
+	// A vendor held by a long restore or move must not keep lock
+	// connections waiting: try, and give the connection back between
+	// tries, so other vendors' work is never stuck behind it.
+	wait := 20 * time.Millisecond
+	for {
+		conn, err := locks.Acquire(ctx)
 		if err != nil {
-			conn.Conn().Close(context.Background()) // closing the session drops the lock
+			return nil, fmt.Errorf("lock vendor %d: %w", id, err)
+		}
+		var got bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(1936090726, $1::int)`, id).Scan(&got); err != nil {
+			conn.Conn().Close(context.Background()) // it may hold the lock if the answer was lost
+			conn.Release()
+			return nil, fmt.Errorf("lock vendor %d: %w", id, err)
+		}
+		if got {
+			return func() {
+				_, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(1936090726, $1::int)`, id)
+				if err != nil {
+					conn.Conn().Close(context.Background()) // closing the session drops the lock
+				}
+				conn.Release()
+			}, nil
 		}
 		conn.Release()
-	}, nil
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("lock vendor %d (held by another provisioning, restore or move): %w", id, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
+
+// errClosed is the error of a Provisioner used after Close.
+var errClosed = errors.New("the provisioner is closed")
 
 // lockConns bounds the vendors one process holds locks on at once; more
 // wait for a connection to the lock pool.
@@ -297,6 +344,9 @@ const lockConns = 8
 func (p *Provisioner) lockPool(ctx context.Context) (*pgxpool.Pool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return nil, errClosed
+	}
 	if p.locks != nil {
 		return p.locks, nil
 	}

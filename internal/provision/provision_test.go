@@ -468,3 +468,39 @@ func TestMoreCreatesAtOnceThanConnections(t *testing.T) {
 	assertVendorCount(t, e, n)
 	assertNoOrphans(t, e)
 }
+
+// A vendor held for long (a restore, a move) and many callers waiting for
+// it: other vendors' work goes on, because waiting for a vendor holds no
+// connection.
+func TestWaitersForOneVendorDoNotStallOthers(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	held := e.CreateVendor(t, "held", "Held")
+	hold, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = e.Prov.WithVendorLock(context.Background(), held.ID, func() error {
+			close(hold)
+			<-done
+			return nil
+		})
+	}()
+	<-hold
+	waitCtx, stopWaiting := context.WithCancel(context.Background())
+	var waiters sync.WaitGroup
+	for range 20 { // more than the lock pool has connections
+		waiters.Add(1)
+		go func() {
+			defer waiters.Done()
+			_ = e.Prov.WithVendorLock(waitCtx, held.ID, func() error { return nil })
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // the waiters are waiting
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := e.Prov.CreateVendor(ctx, actor, provision.CreateRequest{Slug: "other", Name: "Other", OwnerEmail: "o@x.example"}); err != nil {
+		t.Errorf("another vendor, while 20 callers wait for a held one: %v", err)
+	}
+	stopWaiting()
+	close(done)
+	waiters.Wait()
+}

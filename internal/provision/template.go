@@ -48,11 +48,12 @@ func (p *Provisioner) AddServer(ctx context.Context, actor platform.Actor, name,
 		return nil, err
 	}
 	p.mu.Lock()
-	if old, ok := p.servers[saved.ID]; ok { // the address or login may have changed
-		old.pool.Close()
-		delete(p.servers, saved.ID)
-	}
+	old, ok := p.servers[saved.ID] // the address or login may have changed
+	delete(p.servers, saved.ID)
 	p.mu.Unlock()
+	if ok {
+		old.pool.Close() // outside p.mu: it waits for connections in use
+	}
 	if _, _, err := p.adminPool(ctx, saved.ID); err != nil {
 		return nil, err
 	}
