@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -54,6 +57,10 @@ func TestIsolationAttackSuite(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A real staff API token of each vendor (an active owner's, as the back
+	// office makes them), made before the stores are watched.
+	tokA, tokB := isoStaffToken(t, a), isoStaffToken(t, b)
+
 	l := attack.New(t, "controlplane")
 	l.AtLeast(150)
 	for _, s := range []*hookShop{a, b} {
@@ -79,11 +86,11 @@ func TestIsolationAttackSuite(t *testing.T) {
 				}
 				n++
 				path := isoFill(r.Path, b.v.Slug)
-				for _, tok := range []string{"sfstaff_" + randHex(24), "Bearer sfstaff_" + randHex(24)} {
-					l.Try("admin API", fmt.Sprintf("a vendor's staff token: %s %s", r.Method, path), func() error {
+				for _, tok := range []struct{ whose, secret string }{{"the vendor's own", tokB}, {"another vendor's", tokA}} {
+					l.Try("admin API", fmt.Sprintf("%s staff token: %s %s", tok.whose, r.Method, path), func() error {
 						req, _ := http.NewRequest(r.Method, h.URL+path, strings.NewReader(`{"confirm":"`+b.v.Slug+`","backup_id":`+strconv.FormatInt(bkA.ID, 10)+`}`))
 						req.Header.Set("Content-Type", "application/json")
-						req.Header.Set("Authorization", "Bearer "+strings.TrimPrefix(tok, "Bearer "))
+						req.Header.Set("Authorization", "Bearer "+tok.secret)
 						res, err := http.DefaultClient.Do(req)
 						if err != nil {
 							return err
@@ -136,8 +143,11 @@ func TestIsolationAttackSuite(t *testing.T) {
 			bucket string
 		}{{a.v.Slug, bkA.Prefix, bkA.Bucket}, {b.v.Slug, bkB.Prefix, bkB.Bucket}} {
 			l.Check("backup", "the backup objects of "+bk.slug+" are under its own prefix", func() error {
-				if !strings.Contains(bk.prefix, bk.slug) && !strings.Contains(bk.prefix, strconv.FormatInt(vendorIDOf(t, h, bk.slug), 10)) {
-					return fmt.Errorf("prefix %q names neither the vendor's slug nor its id", bk.prefix)
+				// The prefix's first segment is the vendor's own, exactly:
+				// v{vendor id} (backup.Prefix).
+				first, _, _ := strings.Cut(bk.prefix, "/")
+				if want := "v" + strconv.FormatInt(vendorIDOf(t, h, bk.slug), 10); first != want {
+					return fmt.Errorf("prefix %q does not start with the vendor's own segment %q/", bk.prefix, want)
 				}
 				if bkA.Prefix == bkB.Prefix {
 					return fmt.Errorf("two vendors' backups share the prefix %q", bk.prefix)
@@ -149,6 +159,38 @@ func TestIsolationAttackSuite(t *testing.T) {
 	t.Run("vendor work", func(t *testing.T) {
 		isoJobs(t, h, l)
 	})
+}
+
+// isoStaffToken makes a staff API token in shop s's database as the back
+// office does (tenantapp/internal/backoffice/api_tokens.go: "sfstaff_" and
+// 32 random bytes in base64url, stored as its SHA-256, for an active
+// member) and returns its secret; it checks that the token is one the
+// tenant app's API would take.
+func isoStaffToken(t *testing.T, s *hookShop) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.pool.Exec(ctx, `INSERT INTO staff (email, name, role_id, is_owner, status)
+		SELECT $1, 'Owner', (SELECT id FROM staff_roles WHERE name = 'Owner' AND builtin), true, 'active'
+		WHERE NOT EXISTS (SELECT FROM staff WHERE is_owner)`, "owner@"+s.v.Slug+".example"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE staff SET status = 'active' WHERE is_owner`); err != nil {
+		t.Fatal(err)
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	secret := "sfstaff_" + base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(secret))
+	if _, err := s.pool.Exec(ctx, `INSERT INTO staff_tokens (staff_id, purpose, name, token_hash, expires_at)
+		SELECT id, 'api', 'isolation suite', $1, now() + interval '30 days' FROM staff WHERE is_owner`, sum[:]); err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	if err := s.pool.QueryRow(ctx, `SELECT s.status FROM staff_tokens t JOIN staff s ON s.id = t.staff_id
+		WHERE t.token_hash = $1 AND t.purpose = 'api' AND (t.expires_at IS NULL OR t.expires_at > now())`, sum[:]).Scan(&status); err != nil || status != "active" {
+		t.Fatalf("%s: the staff token is not one the shop's API takes: %q %v", s.v.Slug, status, err)
+	}
+	return secret
 }
 
 func vendorIDOf(t *testing.T, h *hookEnv, slug string) int64 {

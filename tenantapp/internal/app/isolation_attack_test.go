@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
 	"github.com/redis/go-redis/v9"
 
@@ -46,6 +48,9 @@ type isoShop struct {
 	*ordersShop
 	slug, host string
 	pub, priv  string // markers in its public catalog and in its private data
+	// word is a word in the descriptions of its products only, unlike any
+	// word of the other shops (so that no typo correction reaches it).
+	word       string
 	customers  [2]*acctClient
 	cart       *acctClient // customer 1's session with a line in its cart
 	clerk      *browser    // a member with the e-mail address every shop's clerk has
@@ -54,6 +59,9 @@ type isoShop struct {
 	mediaSum   map[int64][32]byte
 	mediaETag  map[int64]string
 }
+
+// isoWords are the shops' own search words (isoShop.word), by shop.
+var isoWords = []string{"Aardvarkium", "Bumblezephyr", "Chrysoprasic"}
 
 const (
 	isoSharedCustomer = "casey@shared.example"
@@ -68,7 +76,7 @@ func newIsoShop(t *testing.T, s *shopEnv, n int, slug, name string) *isoShop {
 	t.Helper()
 	ctx := context.Background()
 	sh := &isoShop{ordersShop: newOrdersShop(t, s, slug, name), slug: slug, host: slug + ".localhost",
-		pub: "Pub" + slug + "mark", priv: "Priv" + slug + "mark", orderToken: map[int64]string{},
+		pub: "Pub" + slug + "mark", priv: "Priv" + slug + "mark", word: isoWords[n], orderToken: map[int64]string{},
 		mediaSum: map[int64][32]byte{}, mediaETag: map[int64]string{}}
 	exec := func(sql string, args ...any) {
 		t.Helper()
@@ -76,8 +84,14 @@ func newIsoShop(t *testing.T, s *shopEnv, n int, slug, name string) *isoShop {
 			t.Fatalf("%s: %s: %v", slug, sql, err)
 		}
 	}
-	exec(`UPDATE products SET title = title || ' ' || $1, description = 'Made by ' || $1`, sh.pub)
-	exec(`UPDATE shop_profile SET display_name = $1`, name+" "+sh.pub)
+	exec(`UPDATE products SET title = title || ' ' || $1, description = 'Made by ' || $1 || ' of ' || $2`, sh.pub, sh.word)
+	// Legal pages (isoLegal): every shop has an imprint, the first two
+	// terms too, none a privacy policy.
+	terms := ""
+	if n < 2 {
+		terms = "Terms of " + sh.pub
+	}
+	exec(`UPDATE shop_profile SET display_name = $1, imprint = $2, terms = $3, privacy = ''`, name+" "+sh.pub, "Imprint of "+sh.pub, terms)
 	exec(`INSERT INTO categories (name) VALUES ($1)`, "Tools "+sh.pub)
 	exec(`INSERT INTO product_categories (product_id, category_id) VALUES (1, 1)`)
 	hash, err := auth.Hash(isoPassword)
@@ -450,9 +464,13 @@ func TestIsolationAttackSuite(t *testing.T) {
 	t.Run("other customers' ids", func(t *testing.T) { isoCustomerIDs(t, s, l, shops, routes, bravoOnly) })
 	t.Run("order status links", func(t *testing.T) { isoOrderLinks(t, s, l, shops, pairs, routes) })
 	t.Run("catalog, search and cache", func(t *testing.T) { isoCatalog(t, s, l, shops, routes, bravoOnly) })
+	t.Run("search results and the search cache", func(t *testing.T) { isoSearch(t, s, l, shops, pairs) })
+	t.Run("redis keys of the catalog and sessions carry the shop", func(t *testing.T) {
+		isoRedisKeys(t, s, l, shops, "after the catalog and search", isoTieToken, isoTieVendorID, isoTieMarkers, isoTieSearch)
+	})
 	t.Run("media links", func(t *testing.T) { isoMedia(t, s, l, shops, pairs, bravoOnly) })
 	t.Run("signed links", func(t *testing.T) { isoSignedLinks(t, s, l, shops, pairs, links) })
-	t.Run("redis keys carry the shop", func(t *testing.T) { isoRedisKeys(t, s, l, shops) })
+	t.Run("redis keys carry the shop", func(t *testing.T) { isoRedisKeys(t, s, l, shops, "at the end", isoTieToken, isoTieVendorID) })
 	t.Run("e-mail links", func(t *testing.T) { isoMailLinks(t, s, l, shops) })
 }
 
@@ -963,7 +981,9 @@ func isoCatalog(t *testing.T, s *shopEnv, l *attack.Ledger, shops []*isoShop, ro
 		case strings.Contains(r.path, "{handle"):
 			paths = append(paths, fill(r.path, "", "product-0"), fill(r.path, "", "bravo-only"))
 		case strings.Contains(r.path, "{doc"):
-			paths = append(paths, fill(r.path, "", "terms"))
+			for _, doc := range []string{"imprint", "terms", "privacy", "bogus"} {
+				paths = append(paths, fill(r.path, "", doc))
+			}
 		case strings.Contains(r.path, "{id"):
 			paths = append(paths, fill(r.path, "1", ""), fill(r.path, strconv.FormatInt(only["category"], 10), ""))
 		case strings.Contains(r.path, "search") || strings.Contains(r.path, "suggest"):
@@ -989,7 +1009,7 @@ func isoCatalog(t *testing.T, s *shopEnv, l *attack.Ledger, shops []*isoShop, ro
 							resp := isoDo(t, s.srv, isoReq{method: "GET", host: host, path: base + path})
 							if _, q, ok := strings.Cut(path, "?q="); ok {
 								q, _ = url.QueryUnescape(q)
-								resp.body = strings.ReplaceAll(resp.body, q, "") // the query, said back
+								resp.body = stripEcho(resp.body, q)
 							}
 							if err := leaked(resp, sh, shops); err != nil {
 								return err
@@ -1001,11 +1021,167 @@ func isoCatalog(t *testing.T, s *shopEnv, l *attack.Ledger, shops []*isoShop, ro
 								if resp.code != 404 {
 									return fmt.Errorf("status %s, want 404", resp)
 								}
-							case resp.code != 200 && !strings.HasPrefix(path, "/legal/"):
+							case strings.HasPrefix(path, "/legal/"):
+								return isoLegal(resp, sh, strings.TrimPrefix(path, "/legal/"))
+							case resp.code != 200:
 								return fmt.Errorf("own page: %s", resp)
 							}
 							return nil
 						})
+					}
+				}
+			}
+		}
+	})
+}
+
+// stripEcho takes out of an answer the places where it says the search
+// text q back (the search field, the "Results for “q”" title and heading,
+// the link back to the first page, the JSON "query"), and nothing else: a
+// product of another shop whose title holds q still shows.
+func stripEcho(body, q string) string {
+	jq, _ := json.Marshal(q)
+	for _, echo := range []string{`value="` + q + `"`, "“" + q + "”", "?q=" + q + `"`, `"query":` + string(jq)} {
+		body = strings.ReplaceAll(body, echo, "")
+	}
+	return body
+}
+
+// isoLegal checks a shop's legal page doc as it answered: the imprint on
+// every shop, the terms on alpha and bravo (newIsoShop), with the shop's
+// own text; the rest is 404.
+func isoLegal(resp isoResp, sh *isoShop, doc string) error {
+	want := 404
+	switch {
+	case doc == "imprint", doc == "terms" && sh.slug != "charlie":
+		want = 200
+	}
+	if resp.code != want {
+		return fmt.Errorf("legal page %s: status %s, want %d", doc, resp, want)
+	}
+	if want == 200 && !strings.Contains(resp.body, strings.ToUpper(doc[:1])+doc[1:]+" of "+sh.pub) {
+		return fmt.Errorf("legal page %s does not show %s's own text: %s", doc, sh.slug, resp)
+	}
+	return nil
+}
+
+// isoSearch: the search through the shop API, in pairs of shops whose
+// products have the same ids and SKUs, each text searched on the other
+// shop first, so that a search cache shared between shops (it keeps
+// product ids only, and the cards are read from the asking shop's
+// database) would answer from the other shop's entry: a shop finds
+// exactly its own products for its own marker and word, and nothing for
+// another shop's (no products, and for the other shop's word, no
+// look-alikes either).
+func isoSearch(t *testing.T, s *shopEnv, l *attack.Ledger, shops []*isoShop, pairs [][2]*isoShop) {
+	ctx := context.Background()
+	// What each shop holds, read from its database: the id:SKU of its
+	// products on sale whose text has the marker, and the word.
+	want := map[*isoShop]map[string][]string{}
+	for _, sh := range shops {
+		want[sh] = map[string][]string{}
+		for _, text := range []string{sh.pub, sh.word} {
+			rows, err := sh.pool.Query(ctx, `SELECT id || ':' || sku FROM products WHERE state = 'active'
+				AND (title ILIKE '%' || $1 || '%' OR description ILIKE '%' || $1 || '%') ORDER BY id`, text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) < 3 {
+				t.Fatalf("%s: only %v on sale with %s", sh.slug, got, text)
+			}
+			want[sh][text] = got
+		}
+	}
+	n := 0
+	search := func(sh *isoShop, base, text string, check func(products, similar []string) error) {
+		host := sh.host
+		if base != "" {
+			host = "localhost"
+		}
+		l.Try("search", fmt.Sprintf("GET %s/api/v1/shop/search?q=%s on %s", base, text, sh.slug), func() error {
+			resp := isoDo(t, s.srv, isoReq{method: "GET", host: host, path: base + "/api/v1/shop/search?q=" + url.QueryEscape(text)})
+			if resp.code != 200 {
+				return fmt.Errorf("status %s", resp)
+			}
+			var page struct {
+				Query             string
+				HasMore           bool `json:"has_more"`
+				Products, Similar []struct {
+					ID  int64
+					SKU string
+				}
+			}
+			if err := json.Unmarshal([]byte(resp.body), &page); err != nil {
+				return fmt.Errorf("%v: %s", err, resp)
+			}
+			if page.Query != text || page.HasMore {
+				return fmt.Errorf("query %q, has_more %v: %s", page.Query, page.HasMore, resp)
+			}
+			var products, similar []string
+			for _, p := range page.Products {
+				products = append(products, fmt.Sprintf("%d:%s", p.ID, p.SKU))
+			}
+			for _, p := range page.Similar {
+				similar = append(similar, fmt.Sprintf("%d:%s", p.ID, p.SKU))
+			}
+			sort.Strings(products)
+			sort.Strings(similar)
+			if err := check(products, similar); err != nil {
+				return fmt.Errorf("%w: %s", err, resp)
+			}
+			resp.body = stripEcho(resp.body, text)
+			return leaked(resp, sh, shops)
+		})
+	}
+	exactly := func(want []string) func(products, similar []string) error {
+		return func(products, similar []string) error {
+			w := append([]string(nil), want...)
+			sort.Strings(w)
+			if strings.Join(products, ",") != strings.Join(w, ",") || len(similar) > 0 {
+				return fmt.Errorf("products %v and similar %v, want exactly %v and none", products, similar, w)
+			}
+			return nil
+		}
+	}
+	nothing := func(similarToo bool) func(products, similar []string) error {
+		return func(products, similar []string) error {
+			if len(products) > 0 || similarToo && len(similar) > 0 {
+				return fmt.Errorf("products %v, similar %v for another shop's text", products, similar)
+			}
+			return nil
+		}
+	}
+	l.Quietly("search texts searched on another shop first", func() {
+		for _, p := range pairs {
+			asker, other := p[0], p[1]
+			for _, base := range []string{"", "/vendor/" + asker.slug} {
+				for _, own := range []bool{false, true} {
+					for _, word := range []bool{false, true} {
+						sh := other
+						if own {
+							sh = asker
+						}
+						key := sh.pub
+						if word {
+							key = sh.word
+						}
+						text := key
+						// A text no shop searched before (the excluded word
+						// is in no product): the other shop's search makes
+						// the cache entry the asker's search would hit.
+						n++
+						text += fmt.Sprintf(" -zq%d", n)
+						if own {
+							search(other, "", text, nothing(word))
+							search(asker, base, text, exactly(want[asker][key]))
+						} else {
+							search(other, "", text, exactly(want[other][key]))
+							search(asker, base, text, nothing(word))
+						}
 					}
 				}
 			}
@@ -1257,23 +1433,50 @@ func isoSignedLinks(t *testing.T, s *shopEnv, l *attack.Ledger, shops []*isoShop
 }
 
 // isoRedisKeys: every key the tenant app keeps in Redis for this platform
-// (sessions, carts, throttles, cache, rate limits) carries the id of the
-// shop it belongs to.
-func isoRedisKeys(t *testing.T, s *shopEnv, l *attack.Ledger, shops []*isoShop) {
+// (sessions, carts, throttles, cache, rate limits) carries, after its
+// area, the id of one of the shops, and where what it holds says whose it
+// is, the id of that shop: a session key (area:vendor:token) holds the
+// session of the shop whose cookie carries the token, and the vendor id
+// in the session's data; a value that shows a shop's markers or search
+// word shows that shop's only; a search cache entry with matches for a
+// text holding a shop's marker or word is that shop's. A key built with
+// the id of the wrong shop fails here. It runs right after the catalog
+// and search walks (while their cache entries and the sessions the suite
+// made live) and at the end; each shop must have keys tied to it in each
+// of the ways need names (the check is not left with nothing to compare).
+// How isoRedisKeys ties a key to a shop.
+const (
+	isoTieToken    = "the session token"
+	isoTieVendorID = "the vendor id"
+	isoTieMarkers  = "the markers"
+	isoTieSearch   = "the search matches for a text"
+)
+
+func isoRedisKeys(t *testing.T, s *shopEnv, l *attack.Ledger, shops []*isoShop, when string, need ...string) {
+	ctx := context.Background()
 	opt, err := redis.ParseURL(s.e.Cfg.RedisURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rc := redis.NewClient(opt)
 	defer rc.Close()
-	ids := map[string]bool{}
+	byID := map[string]*isoShop{}
+	byToken := map[string]*isoShop{}
 	for _, sh := range shops {
-		ids[strconv.FormatInt(sh.v.ID, 10)] = true
+		byID[strconv.FormatInt(sh.v.ID, 10)] = sh
+		for _, c := range []string{sh.customers[0].cookie, sh.customers[1].cookie, sh.owner.cookie, sh.clerk.cookie} {
+			if c != "" {
+				// the sessions keep the SHA-256 of the token (scs's
+				// HashTokenInStore)
+				sum := sha256.Sum256([]byte(c))
+				byToken[base64.RawURLEncoding.EncodeToString(sum[:])] = sh
+			}
+		}
 	}
 	prefix := "sf:" + s.e.Cfg.Prefix + ":"
 	var keys []string
-	iter := rc.Scan(context.Background(), 0, prefix+"*", 1000).Iterator()
-	for iter.Next(context.Background()) {
+	iter := rc.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
 		keys = append(keys, iter.Val())
 	}
 	if err := iter.Err(); err != nil {
@@ -1282,15 +1485,101 @@ func isoRedisKeys(t *testing.T, s *shopEnv, l *attack.Ledger, shops []*isoShop) 
 	if len(keys) < 10 {
 		t.Fatalf("only %d Redis keys under %s: the suite made sessions, carts and cache entries", len(keys), prefix)
 	}
+	sort.Strings(keys)
+	vendorIDs := regexp.MustCompile(`"vendor_id":\s*(\d+)`)
+	// whose says which shops' markers or words a text shows.
+	whose := func(text string) map[*isoShop]bool {
+		out := map[*isoShop]bool{}
+		low := strings.ToLower(text)
+		for _, sh := range shops {
+			for _, m := range []string{sh.pub, sh.priv, sh.word} {
+				if strings.Contains(low, strings.ToLower(m)) {
+					out[sh] = true
+				}
+			}
+		}
+		return out
+	}
+	tied := map[*isoShop]map[string]int{} // shop → how its keys were tied to it
 	for _, k := range keys {
-		l.Check("cache key", "redis key "+k, func() error {
-			parts := strings.Split(strings.TrimPrefix(k, prefix), ":")
-			if len(parts) < 3 || !ids[parts[1]] {
+		parts := strings.SplitN(strings.TrimPrefix(k, prefix), ":", 3)
+		l.Check("cache key", "redis key "+k+" "+when, func() error {
+			if len(parts) < 3 || byID[parts[1]] == nil {
 				return fmt.Errorf("the key %s does not carry a shop's id after its area", k)
+			}
+			sh := byID[parts[1]]
+			tie := func(how string, owner *isoShop) error {
+				if owner != sh {
+					return fmt.Errorf("the key %s carries the id of %s but holds %s of %s", k, sh.slug, how, owner.slug)
+				}
+				if tied[sh] == nil {
+					tied[sh] = map[string]int{}
+				}
+				tied[sh][how]++
+				return nil
+			}
+			if owner := byToken[parts[2]]; owner != nil {
+				if err := tie(isoTieToken, owner); err != nil {
+					return err
+				}
+			}
+			var texts []string // what the key holds
+			switch typ := rc.Type(ctx, k).Val(); typ {
+			case "string":
+				texts = append(texts, rc.Get(ctx, k).Val())
+			case "hash":
+				fields := rc.HGetAll(ctx, k).Val()
+				for field, v := range fields {
+					texts = append(texts, v) // the field is a search text, searched anywhere
+					var h struct {
+						M []int64 `json:"m"`
+					}
+					if parts[0] != "c" || !strings.HasSuffix(k, ":search") || json.Unmarshal([]byte(v), &h) != nil || len(h.M) == 0 {
+						continue
+					}
+					for owner := range whose(field) {
+						if err := tie(isoTieSearch, owner); err != nil {
+							return fmt.Errorf("%w (%q: %s)", err, field, v)
+						}
+					}
+				}
+			case "set", "list", "zset", "none":
+			default:
+				return fmt.Errorf("the key %s is a %s, which this check does not read", k, typ)
+			}
+			for _, text := range texts {
+				for _, m := range vendorIDs.FindAllStringSubmatch(text, -1) {
+					owner := byID[m[1]]
+					if owner == nil {
+						return fmt.Errorf("the key %s holds vendor id %s, no shop's: %.200s", k, m[1], text)
+					}
+					if err := tie(isoTieVendorID, owner); err != nil {
+						return err
+					}
+				}
+				for owner := range whose(text) {
+					if err := tie(isoTieMarkers, owner); err != nil {
+						return fmt.Errorf("%w: %.200s", err, text)
+					}
+				}
 			}
 			return nil
 		}())
 	}
+	for _, sh := range shops {
+		for _, how := range need {
+			if tied[sh][how] == 0 {
+				t.Errorf("%s: no Redis key tied to it by %s %s: %v", sh.slug, how, when, tied[sh])
+			}
+		}
+	}
+	t.Logf("Redis keys tied to their shop by what they hold, %s: %v", when, func() map[string]map[string]int {
+		out := map[string]map[string]int{}
+		for sh, m := range tied {
+			out[sh.slug] = m
+		}
+		return out
+	}())
 }
 
 // isoMailLinks: links in e-mails are built on the shop's own domain as
