@@ -11,15 +11,19 @@ import (
 
 // checkResult is what the consistency check found.
 type checkResult struct {
-	Vendors         int      `json:"vendors"`
-	Products        int      `json:"products"`
-	OrdersChecked   int      `json:"orders_checked"`
-	PaidChecked     int      `json:"paid_checked"`
-	UnitsSold       int      `json:"units_sold"`
-	UnitsReserved   int      `json:"units_reserved"`
-	OrdersInDBs     int      `json:"orders_in_databases"`
-	UnknownToDriver int      `json:"orders_unknown_to_driver"`
-	Problems        []string `json:"problems"`
+	Vendors         int `json:"vendors"`
+	Products        int `json:"products"`
+	OrdersChecked   int `json:"orders_checked"`
+	PaidChecked     int `json:"paid_checked"`
+	UnitsSold       int `json:"units_sold"`
+	UnitsReserved   int `json:"units_reserved"`
+	OrdersInDBs     int `json:"orders_in_databases"`
+	UnknownToDriver int `json:"orders_unknown_to_driver"`
+	// UncertainCheckouts are the checkouts whose outcome the driver does
+	// not know (failed or timed out): the most orders unknown to the
+	// driver a vendor may hold.
+	UncertainCheckouts int      `json:"uncertain_checkouts"`
+	Problems           []string `json:"problems"`
 }
 
 // OK says whether nothing was lost and stock is consistent.
@@ -27,10 +31,11 @@ func (c *checkResult) OK() bool { return len(c.Problems) == 0 }
 
 func (c *checkResult) print(w io.Writer) {
 	fmt.Fprintf(w, "consistency: %d vendors, %d products, %d accepted orders found with their lines (%d paid as the driver paid them), "+
-		"%d orders in the databases (%d not seen accepted by the driver), %d units sold, %d units reserved by unpaid orders\n",
-		c.Vendors, c.Products, c.OrdersChecked, c.PaidChecked, c.OrdersInDBs, c.UnknownToDriver, c.UnitsSold, c.UnitsReserved)
+		"%d orders in the databases (%d not seen accepted by the driver, %d checkouts of unknown outcome), %d units sold, %d units reserved by unpaid orders\n",
+		c.Vendors, c.Products, c.OrdersChecked, c.PaidChecked, c.OrdersInDBs, c.UnknownToDriver, c.UncertainCheckouts, c.UnitsSold, c.UnitsReserved)
 	if c.OK() {
-		fmt.Fprintln(w, "consistency: OK: every accepted order present, paid ones paid; on hand = initial - sold, reserved = held by unpaid orders, nothing negative")
+		fmt.Fprintln(w, "consistency: OK: every accepted order present, paid ones paid, unpaid ones unpaid, no order beyond those of checkouts of unknown outcome; "+
+			"on hand = initial - sold, reserved = held by unpaid orders, nothing negative")
 		return
 	}
 	fmt.Fprintf(w, "consistency: FAILED, %d problems:\n", len(c.Problems))
@@ -44,8 +49,9 @@ func (c *checkResult) print(w io.Writer) {
 }
 
 // runCheck compares every vendor's database with what the driver saw and
-// with the stock recorded at seed time.
-func runCheck(ctx context.Context, state *State, placed []placedOrder) (*checkResult, error) {
+// with the stock recorded at seed time. uncertain counts, per vendor (index
+// in state.Vendors), the checkouts whose outcome the driver does not know.
+func runCheck(ctx context.Context, state *State, placed []placedOrder, uncertain map[int]int) (*checkResult, error) {
 	p, err := openPlatform(ctx)
 	if err != nil {
 		return nil, err
@@ -78,7 +84,7 @@ func runCheck(ctx context.Context, state *State, placed []placedOrder) (*checkRe
 						return nil, fmt.Errorf("connect to %s: %w", vs.Slug, err)
 					}
 					defer conn.Close(context.WithoutCancel(ctx))
-					return checkVendor(ctx, conn, vs, byVendor[i])
+					return checkVendor(ctx, conn, vs, byVendor[i], uncertain[i])
 				}()
 				mu.Lock()
 				if err != nil && firstErr == nil {
@@ -92,6 +98,7 @@ func runCheck(ctx context.Context, state *State, placed []placedOrder) (*checkRe
 					total.UnitsReserved += c.UnitsReserved
 					total.OrdersInDBs += c.OrdersInDBs
 					total.UnknownToDriver += c.UnknownToDriver
+					total.UncertainCheckouts += c.UncertainCheckouts
 					total.Problems = append(total.Problems, c.Problems...)
 				}
 				mu.Unlock()
@@ -109,8 +116,10 @@ func runCheck(ctx context.Context, state *State, placed []placedOrder) (*checkRe
 	return total, nil
 }
 
-func checkVendor(ctx context.Context, conn *pgx.Conn, vs *VendorState, placed []placedOrder) (*checkResult, error) {
-	c := &checkResult{}
+// checkVendor checks one vendor's database; uncertain is the number of its
+// checkouts whose outcome the driver does not know.
+func checkVendor(ctx context.Context, conn *pgx.Conn, vs *VendorState, placed []placedOrder, uncertain int) (*checkResult, error) {
+	c := &checkResult{UncertainCheckouts: uncertain}
 	bad := func(format string, args ...any) {
 		c.Problems = append(c.Problems, vs.Slug+": "+fmt.Sprintf(format, args...))
 	}
@@ -155,7 +164,12 @@ func checkVendor(ctx context.Context, conn *pgx.Conn, vs *VendorState, placed []
 			bad("order %d was paid but is %s/%s, stock %s, %d payments", o.ID, status, payment, stock, payments)
 		case o.Paid:
 			c.PaidChecked++
-		case payment == "unpaid" && (status != "pending" || stock != "reserved"):
+		case o.PayFailed:
+			// its payment request failed: it may be in any payment state,
+			// which the checks of every order below still hold to account
+		case payment != "unpaid":
+			bad("order %d was never paid by the driver but is %s/%s, stock %s, %d payments", o.ID, status, payment, stock, payments)
+		case status != "pending" || stock != "reserved":
 			bad("order %d was left unpaid within its reservation but is %s, stock %s", o.ID, status, stock)
 		}
 	}
@@ -169,10 +183,19 @@ func checkVendor(ctx context.Context, conn *pgx.Conn, vs *VendorState, placed []
 		return nil, err
 	}
 	c.OrdersInDBs = len(ids)
+	var unknown []int64
 	for _, id := range ids {
 		if !seen[id] {
 			c.UnknownToDriver++
+			unknown = append(unknown, id)
 		}
+	}
+	// The driver never retries: each order it did not see accepted needs a
+	// checkout of its own whose answer was lost. More than that is an
+	// order nobody placed, or one checkout placed twice.
+	if c.UnknownToDriver > uncertain {
+		bad("%d orders the driver never saw accepted (%v), but only %d checkouts of unknown outcome: phantom or duplicate orders",
+			c.UnknownToDriver, unknown[:min(len(unknown), 10)], uncertain)
 	}
 	var orphanPaid int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM orders o WHERE payment_status = 'paid'

@@ -62,6 +62,12 @@ type recorder struct {
 	soldOut [nKinds]int
 	samples []string
 	orders  []placedOrder
+	// uncertain counts, per vendor, the checkouts whose outcome the
+	// driver does not know (a transport error or timeout, an unexpected
+	// status, an answer it could not read): each may have placed an order
+	// it never saw. The consistency check allows that many orders unknown
+	// to the driver in the vendor's database, and no more.
+	uncertain map[int]int
 }
 
 func (r *recorder) ok(k kind, d time.Duration) { r.lat[k] = append(r.lat[k], d) }
@@ -93,6 +99,21 @@ func (r *recorder) merge(o *recorder) {
 		}
 	}
 	r.orders = append(r.orders, o.orders...)
+	for v, n := range o.uncertain {
+		if r.uncertain == nil {
+			r.uncertain = map[int]int{}
+		}
+		r.uncertain[v] += n
+	}
+}
+
+// uncertainCheckout records a checkout of vendor vi whose outcome is not
+// known.
+func (r *recorder) uncertainCheckout(vi int) {
+	if r.uncertain == nil {
+		r.uncertain = map[int]int{}
+	}
+	r.uncertain[vi]++
 }
 
 // placedOrder is an order the shop accepted (201 with its id and token).
@@ -103,6 +124,12 @@ type placedOrder struct {
 	Lines  map[int64]int `json:"lines"` // product id: quantity, as in the cart that was checked out
 	Total  int64         `json:"total"`
 	Paid   bool          `json:"paid"`
+	// PayFailed says that the driver asked to pay the order and the
+	// request failed (a transport error or timeout, an unexpected status,
+	// or an answer that did not say paid): the order may be in any payment
+	// state. An order the driver did not pay and not PayFailed must be
+	// unpaid.
+	PayFailed bool `json:"pay_failed,omitempty"`
 }
 
 type driver struct {
@@ -179,7 +206,7 @@ func runMain(ctx context.Context, args []string) error {
 	var check *checkResult
 	if !*noCheck {
 		fmt.Fprintf(os.Stderr, "load: checking %d orders and the stock of %d vendors\n", len(total.orders), len(state.Vendors))
-		check, err = runCheck(ctx, &state, total.orders)
+		check, err = runCheck(ctx, &state, total.orders, total.uncertain)
 		if err != nil {
 			return err
 		}
@@ -287,10 +314,12 @@ func (d *driver) visit(rng *rand.Rand, rec *recorder) {
 			"postal_code": "1234", "city": "Luxembourg", "country": "LU"},
 	}, 201, &placed)
 	if !ok {
+		rec.uncertainCheckout(vi)
 		return
 	}
 	if status == 201 && (placed.Order.ID == 0 || placed.Token == "") {
 		rec.fail(kCheckout, "201-without-order", "no order id or token in the answer")
+		rec.uncertainCheckout(vi)
 		return
 	}
 	if status != 201 {
@@ -310,10 +339,12 @@ func (d *driver) visit(rng *rand.Rand, rec *recorder) {
 		} `json:"order"`
 	}
 	if _, ok := s.json(kPay, "POST", "/api/v1/shop/orders/"+placed.Token+"/pay", map[string]any{}, 200, &paid); !ok {
+		o.PayFailed = true
 		return
 	}
 	if paid.Order.PaymentStatus != "paid" {
 		rec.fail(kPay, "not-paid", "payment_status "+paid.Order.PaymentStatus)
+		o.PayFailed = true
 		return
 	}
 	o.Paid = true
