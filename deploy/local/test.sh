@@ -17,19 +17,14 @@ STOREFLEET_ATTACK_OUT="$ATTACKS" STOREFLEET_TEST_ENV_FILE="$ROOT/.data/test/env"
 if [ -s "$ATTACKS" ]; then
 	awk -F'"attempts":' '{split($2, a, ","); n += a[1]; s++} /"leaks":[1-9]/ {l++} END {printf "isolation attack suites: %d attempts in %d suites, %d suites with leaks\n", n, s, l}' "$ATTACKS"
 fi
-# Short fuzz runs of every fuzz target (found by name, so a new target
-# needs no change here). A time budget per target keeps the whole at about
-# a minute and a half however fast each target is: FUZZ_SHORT (default 8s),
-# or FUZZ_EXECS executions per target if that is set. `make fuzz` is the
-# long run.
+# Short fuzz runs of every fuzz target (deploy/local/fuzzall.sh): a time
+# budget per target keeps the whole at about a minute and a half however
+# fast each target is: FUZZ_SHORT (default 8s), or FUZZ_EXECS executions
+# per target if that is set. `make fuzz` is the long run.
 if [ $status -eq 0 ] && [ -z "${SKIP_FUZZ:-}" ]; then
 	budget="${FUZZ_SHORT:-8s}"
 	[ -z "${FUZZ_EXECS:-}" ] || budget="${FUZZ_EXECS}x"
-	for target in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do
-		for fn in $(grep -h '^func Fuzz' "$target"/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do
-			go test -run '^$' -fuzz "^$fn\$" -fuzztime "$budget" "$target" || status=$?
-		done
-	done
+	deploy/local/fuzzall.sh "$budget" || status=$?
 fi
 [ -n "${KEEP_SERVICES:-}" ] || deploy/local/services.sh stop test
 exit $status
