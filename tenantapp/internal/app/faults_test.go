@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/storefleet/storefleet/internal/testenv"
 	"github.com/storefleet/storefleet/internal/testenv/faults"
 	"github.com/storefleet/storefleet/tenantapp/internal/app"
+	"github.com/storefleet/storefleet/tenantapp/internal/pools"
 )
 
 // faultShop is newShopEnvWith whose app logs warnings and errors to the
@@ -283,28 +285,69 @@ func TestFaultVendorDatabaseHanging(t *testing.T) {
 			t.Errorf("%s with the database hanging took %v, want %v to %v", what, took, lo, hi)
 		}
 	}
-	// The first requests find the connections the pool has open (their
-	// queries hang), the later ones dial new ones (the dial hangs).
+	// An export streams for as long as the catalog takes: the long bound
+	// (or the connect timeout, if it has to dial), not the short one; and
+	// running out of it does not count against the database (it is
+	// patient: pools.Patient).
+	start := time.Now()
+	code, body, h := staffer.do("GET", "/admin/products/export.csv", nil)
+	check("back office /admin/products/export.csv", code, body, h, time.Since(start), bound+500*time.Millisecond, longBound+time.Second)
+
+	// The first page waits its whole bound; from then on the vendor's
+	// requests are refused at once for the breaker's cooldown
+	// (pools/breaker.go), with a Retry-After; other vendors serve.
+	code, body, h, took := s.timedGet(t, "hungdb.localhost", "/")
+	check("/ (the first)", code, body, h, took, bound-50*time.Millisecond, bound+time.Second)
+	fast := func(what string, code int, body string, h http.Header, took time.Duration) {
+		t.Helper()
+		check(what, code, body, h, took, 0, 250*time.Millisecond)
+		if n, err := strconv.Atoi(h.Get("Retry-After")); err != nil || n < 1 || n > int(pools.DefaultCooldown/time.Second) {
+			t.Errorf("%s: Retry-After %q, want 1 to %d", what, h.Get("Retry-After"), int(pools.DefaultCooldown/time.Second))
+		}
+	}
 	for _, p := range append(browsePages, "/api/v1/shop/search?q=widget") {
 		code, body, h, took := s.timedGet(t, "hungdb.localhost", p)
-		check(p, code, body, h, took, bound-50*time.Millisecond, bound+time.Second)
+		fast(p, code, body, h, took)
 		code, _, _, otherTook := s.timedGet(t, "livedb.localhost", p)
 		if code != 200 || otherTook > 500*time.Millisecond {
 			t.Errorf("another vendor's %s while one database hangs: %d in %v", p, code, otherTook)
 		}
 	}
-	start := time.Now()
-	code, body, h := staffer.do("GET", "/admin/products", nil)
-	check("back office /admin/products", code, body, h, time.Since(start), bound-50*time.Millisecond, bound+time.Second)
-	// An export streams for as long as the catalog takes: the long bound
-	// (or the connect timeout, if it has to dial), not the short one.
 	start = time.Now()
-	code, body, h = staffer.do("GET", "/admin/products/export.csv", nil)
-	check("back office /admin/products/export.csv", code, body, h, time.Since(start), bound+500*time.Millisecond, longBound+time.Second)
+	code, body, h = staffer.do("GET", "/admin/products", nil)
+	fast("back office /admin/products", code, body, h, time.Since(start))
+
+	// After the cooldown one request tries the database again (and waits
+	// its bound, as it still hangs); the others are still refused at once.
+	time.Sleep(pools.DefaultCooldown + 100*time.Millisecond)
+	type answer struct {
+		code int
+		took time.Duration
+	}
+	answers := make(chan answer, 4)
+	for range 4 {
+		go func() {
+			code, _, _, took := s.timedGet(t, "hungdb.localhost", "/products")
+			answers <- answer{code, took}
+		}()
+	}
+	slow := 0
+	for range 4 {
+		a := <-answers
+		if a.code != http.StatusServiceUnavailable {
+			t.Errorf("a request after the cooldown, the database still hanging: %d", a.code)
+		}
+		if a.took > bound-50*time.Millisecond {
+			slow++
+		}
+	}
+	if slow != 1 {
+		t.Errorf("%d of 4 requests after the cooldown tried the hanging database, want 1", slow)
+	}
 
 	px.Restore()
 	start = time.Now()
-	pollUntil(t, 10*time.Second, "the vendor after its database answers again", func() bool {
+	pollUntil(t, pools.DefaultCooldown+5*time.Second, "the vendor after its database answers again", func() bool {
 		code, _, _, _ := s.timedGet(t, "hungdb.localhost", "/")
 		return code == 200
 	})

@@ -63,6 +63,7 @@ const (
 	DefaultIdleTimeout    = 5 * time.Minute
 	DefaultEvictGrace     = time.Second
 	DefaultConnectTimeout = 5 * time.Second
+	DefaultCooldown       = 5 * time.Second
 )
 
 // drainTimeout bounds how long closing a connection waits for the server
@@ -89,6 +90,10 @@ type Options struct {
 	// ConnectTimeout bounds one connection attempt, waiting for a slot
 	// included (the request's context may end it sooner).
 	ConnectTimeout time.Duration
+	// Cooldown is how long a vendor whose database stopped answering is
+	// refused at once (Get: UnreachableError) before one request tries it
+	// again (breaker.go); default DefaultCooldown.
+	Cooldown time.Duration
 	// SSLMode is the libpq sslmode for vendor connections; default
 	// "prefer", as the provisioner uses.
 	SSLMode string
@@ -118,6 +123,7 @@ type Stats struct {
 	Evictions     int64 `json:"evictions"`      // pools closed because MaxOpenPools was exceeded
 	IdleClosed    int64 `json:"idle_closed"`    // pools closed after IdleTimeout unused
 	Replaced      int64 `json:"replaced"`       // pools closed because the vendor's database changed
+	BreakerTrips  int64 `json:"breaker_trips"`  // vendor databases found not answering (breaker.go)
 }
 
 // Manager owns the vendor pools. It is safe for concurrent use.
@@ -130,7 +136,7 @@ type Manager struct {
 	waiting atomic.Int64
 	wake    signal
 
-	waits, waitFailures, reclaimed, evictions, idleClosed, replaced atomic.Int64
+	waits, waitFailures, reclaimed, evictions, idleClosed, replaced, breakerTrips atomic.Int64
 
 	mu     sync.Mutex
 	pools  map[int64]*vendorPool
@@ -156,6 +162,10 @@ type vendorPool struct {
 	pool     *pgxpool.Pool
 	lastUsed atomic.Int64 // unix nanoseconds
 	waiting  atomic.Int64 // this pool's dials waiting for a slot
+	// openUntil is the breaker (breaker.go): 0 while the database
+	// answers; else, in unix nanoseconds, until when requests are refused
+	// without trying it.
+	openUntil atomic.Int64
 }
 
 func (vp *vendorPool) touch() { vp.lastUsed.Store(time.Now().UnixNano()) }
@@ -189,6 +199,9 @@ func New(o Options) *Manager {
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.Cooldown <= 0 {
+		o.Cooldown = DefaultCooldown
 	}
 	if o.SSLMode == "" {
 		o.SSLMode = "prefer"
@@ -234,6 +247,9 @@ func (m *Manager) Get(ctx context.Context, e *routing.Entry) (*pgxpool.Pool, err
 	}
 	if vp := m.pools[e.VendorID]; vp != nil {
 		if vp.key == key {
+			if err := m.admit(vp); err != nil {
+				return nil, err
+			}
 			vp.touch()
 			if len(m.pools) > m.o.MaxOpenPools {
 				m.evictLocked(vp) // pools that were busy before may be free now
@@ -405,6 +421,7 @@ func (m *Manager) Stats() Stats {
 	st.Evictions = m.evictions.Load()
 	st.IdleClosed = m.idleClosed.Load()
 	st.Replaced = m.replaced.Load()
+	st.BreakerTrips = m.breakerTrips.Load()
 	return st
 }
 
@@ -679,11 +696,41 @@ func (t *poolTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 	return ctx
 }
 
-func (t *poolTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (t *poolTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	t.m.outcome(ctx, t.vp, d.Err)
+}
+
+// TraceBatchStart, TraceBatchQuery and TraceBatchEnd implement
+// pgx.BatchTracer: a batch's outcome counts as a query's.
+func (t *poolTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (t *poolTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (t *poolTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchEndData) {
+	t.m.outcome(ctx, t.vp, d.Err)
+}
+
+// TraceConnectStart and TraceConnectEnd implement pgx.ConnectTracer: a
+// connection attempt that timed out counts as a query that did.
+func (t *poolTracer) TraceConnectStart(ctx context.Context, _ pgx.TraceConnectStartData) context.Context {
+	return ctx
+}
+
+func (t *poolTracer) TraceConnectEnd(ctx context.Context, d pgx.TraceConnectEndData) {
+	if d.Err != nil {
+		t.m.outcome(ctx, t.vp, d.Err)
+	}
+}
 
 func (t *poolTracer) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
 	t.vp.touch()
 	return context.WithValue(ctx, requestCtxKey{}, ctx)
 }
 
-func (t *poolTracer) TraceAcquireEnd(context.Context, *pgxpool.Pool, pgxpool.TraceAcquireEndData) {}
+func (t *poolTracer) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, d pgxpool.TraceAcquireEndData) {
+	if d.Err != nil { // every connection held by statements that do not end, or none could be made
+		t.m.outcome(ctx, t.vp, d.Err)
+	}
+}

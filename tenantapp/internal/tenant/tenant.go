@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/tenantapp/internal/hostname"
+	"github.com/storefleet/storefleet/tenantapp/internal/pools"
 	"github.com/storefleet/storefleet/tenantapp/internal/routing"
 )
 
@@ -101,11 +103,16 @@ func (m *Middleware) Wrap(h http.Handler) http.Handler {
 			m.Responder.Error(w, r, err)
 			return
 		}
-		if m.Long != nil && m.LongTimeout > m.Timeout && m.Long(r2) {
-			// The bound of a long request counts from its start, too.
-			cancel()
-			ctx, cancel = m.withTimeout(r.Context(), m.LongTimeout)
-			defer cancel()
+		if m.Long != nil && m.Long(r2) {
+			if m.LongTimeout > m.Timeout {
+				// The bound of a long request counts from its start, too.
+				cancel()
+				ctx, cancel = m.withTimeout(r.Context(), m.LongTimeout)
+				defer cancel()
+			}
+			// Running out of time says little about the database here:
+			// it does not trip the vendor's breaker (pools/breaker.go).
+			ctx = pools.Patient(ctx)
 		}
 		web.AddLogAttrs(r.Context(), slog.String("vendor", t.Entry.Slug))
 		h.ServeHTTP(w, r2.WithContext(context.WithValue(ctx, ctxKey{}, t)))
@@ -170,7 +177,11 @@ func (m *Middleware) resolve(r *http.Request) (*Tenant, *http.Request, error) {
 	}
 	pool, err := m.Pools.Get(r.Context(), entry)
 	if err != nil {
-		return nil, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: 5,
+		retry := 5
+		if ue, ok := errors.AsType[*pools.UnreachableError](err); ok { // its database stopped answering moments ago
+			retry = int(math.Ceil(ue.RetryAfter.Seconds()))
+		}
+		return nil, r, &web.Error{Status: http.StatusServiceUnavailable, RetryAfter: retry,
 			Message: "The shop cannot be reached right now. Please try again in a moment.", Err: err}
 	}
 	return &Tenant{Entry: entry, Base: base, Pool: pool}, r, nil
