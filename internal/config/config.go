@@ -80,12 +80,14 @@ type Config struct {
 	// PoolConnectTimeout bounds one attempt to open a vendor database
 	// connection (waiting for a free connection slot included).
 	PoolConnectTimeout time.Duration
-	// RequestTimeout bounds a tenant-app request's work behind the tenant
-	// middleware (its database connects and queries, Redis, the object
-	// store): a vendor database that hangs costs a request this long at
-	// most, then a 503 with Retry-After. LongRequestTimeout is the bound of
-	// the requests that stream or run long (uploads, CSV exports, bulk
-	// edits, images).
+	// RequestTimeout bounds a request's work (its database connects and
+	// queries, Redis, the object store): in the tenant app behind the
+	// tenant middleware, in the control plane every request (console, admin
+	// API, webhooks). A vendor database or the control-plane database that
+	// hangs costs a request this long at most, then a 503 with
+	// Retry-After. LongRequestTimeout is the bound of the requests that
+	// stream or run long (uploads, CSV exports, bulk edits, images; in the
+	// control plane also creating and deleting vendors).
 	RequestTimeout     time.Duration
 	LongRequestTimeout time.Duration
 

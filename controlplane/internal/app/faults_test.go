@@ -11,10 +11,12 @@ import (
 	"context"
 	"image"
 	"image/png"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,6 +146,71 @@ func TestFaultMailWithSMTPDown(t *testing.T) {
 		_ = c.CP.QueryRow(ctx, `SELECT count(*) FROM vendor_work WHERE vendor_id = $1 AND kind = 'mail'`, v.ID).Scan(&n)
 		return n == 0
 	})
+}
+
+// The SMTP server hangs (accepts the connection, never answers) while a
+// vendor's outbox is sent: the mailer's bound on one e-mail's dialogue
+// (timeout= in STOREFLEET_SMTP_URL, 1 s here, 20 s by default) ends the
+// attempt, the message waits for its next attempt with the error noted,
+// and that attempt delivers it once the server answers again.
+func TestFaultMailWithSMTPHanging(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	u, err := url.Parse(c.Cfg.SMTPURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := faults.Start(t).Proxy(t, "smtp", u.Host)
+	const bound = time.Second
+	cfg := *c.Cfg
+	u.Host = px.Addr
+	q := u.Query()
+	q.Set("timeout", bound.String())
+	u.RawQuery = q.Encode()
+	cfg.SMTPURL = u.String()
+	p := envPlatform(c.Env)
+	p.Cfg = &cfg
+	faultJobs(t, c, p)
+
+	ctx := context.Background()
+	v := c.CreateVendor(t, "mailhang", "Mail Hang Shop")
+	pool := c.VendorPool(t, v)
+	to := mailtest.UniqueAddress("hang", "mailhang.example")
+	var id int64
+	if err := pool.QueryRow(ctx, `INSERT INTO notifications (kind, to_email, data) VALUES ('shipping_notice', $1, '{"order_id": "8"}') RETURNING id`,
+		to).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	read := func() (state, lastError string, attempts int) {
+		if err := pool.QueryRow(ctx, `SELECT state, coalesce(last_error, ''), attempts FROM notifications WHERE id = $1`, id).
+			Scan(&state, &lastError, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	px.Blackhole()
+	start := time.Now()
+	requestWork(t, c, v.ID, "mail")
+	pollFor(t, 10*time.Second, "the failed attempt", func() bool { s, _, n := read(); return n == 1 && s == "pending" })
+	took := time.Since(start)
+	_, lastError, _ := read()
+	t.Logf("SMTP hanging: attempt 1 failed after %v: %q", took.Round(time.Millisecond), lastError)
+	if took < bound || took > bound+3*time.Second {
+		t.Errorf("the attempt ended after %v, want the SMTP bound (%v) and little more", took, bound)
+	}
+	if !strings.Contains(lastError, "timeout") || !strings.Contains(lastError, "did not end within 1s") {
+		t.Errorf("the error noted: %q, want a timeout that names the bound", lastError)
+	}
+
+	px.Restore()
+	if _, err := pool.Exec(ctx, `UPDATE notifications SET next_attempt_at = now() WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	requestWork(t, c, v.ID, "mail")
+	mailtest.New(t, c.Vars["STOREFLEET_MAILPIT_URL"]).Wait(t, to, "Your order 8 from Mail Hang Shop is on its way")
+	t.Logf("SMTP answering again: delivered %v after the attempt was due", time.Since(start).Round(time.Millisecond))
+	pollFor(t, 10*time.Second, "the message marked sent", func() bool { s, _, n := read(); return s == "sent" && n == 2 })
 }
 
 // MinIO is down while the job system fetches a vendor's marketplace
@@ -278,6 +345,108 @@ func TestFaultControlPlaneDatabaseLatency(t *testing.T) {
 	if !strings.Contains(pg.Body, v.Name) {
 		t.Error("the vendor list lacks the vendor")
 	}
+}
+
+// The control plane's own database hangs (accepts, never answers, on open
+// and new connections): every request ends at its deadline
+// (STOREFLEET_REQUEST_TIMEOUT, 1 s here; the audit CSV export
+// STOREFLEET_LONG_REQUEST_TIMEOUT, 3 s here) with 503 and Retry-After,
+// console pages and admin API alike, instead of waiting for as long as
+// the client does; once the database answers again, so do they.
+func TestFaultControlPlaneDatabaseHanging(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	u, err := url.Parse(e.Cfg.ControlPlaneURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := faults.Start(t).Proxy(t, "controlplane-db", u.Host)
+	u.Host = px.Addr
+	const bound, long = time.Second, 3 * time.Second
+	cfg := *e.Cfg
+	cfg.ControlPlaneURL = u.String()
+	cfg.RequestTimeout, cfg.LongRequestTimeout = bound, long
+	m := &app.Main{Config: &cfg, Logger: testLogger(t)}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatalf("open control plane: %v", err)
+	}
+	t.Cleanup(m.Close)
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+	c := &cp{Env: e, t: t, URL: srv.URL, Main: m}
+	c.Admin = c.addAdmin(adminEmail, adminPassword)
+	token := c.newToken()
+	b := c.browser()
+	b.mustLogin()
+
+	// A client that gives up well after the bounds, so that a request the
+	// control plane does not end fails the test rather than hang it.
+	client := &http.Client{Jar: b.c.Jar, Timeout: long + 5*time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	type answer struct {
+		status           int
+		retryAfter, body string
+		took             time.Duration
+		err              error
+	}
+	get := func(path string) answer {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if strings.HasPrefix(path, "/api/") {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		start := time.Now()
+		res, err := client.Do(req)
+		if err != nil {
+			return answer{took: time.Since(start), err: err}
+		}
+		body, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		return answer{status: res.StatusCode, retryAfter: res.Header.Get("Retry-After"), body: string(body), took: time.Since(start)}
+	}
+	paths := []struct {
+		path  string
+		bound time.Duration
+	}{{"/admin/", bound}, {"/admin/vendors", bound}, {"/api/v1/vendors", bound}, {"/api/v1/alerts", bound}, {"/admin/audit.csv", long}}
+	for _, p := range paths { // warm: connections open, statements prepared
+		if a := get(p.path); a.err != nil || a.status != http.StatusOK {
+			t.Fatalf("%s before the fault: %d %v", p.path, a.status, a.err)
+		}
+	}
+
+	px.Blackhole()
+	answers := make([]answer, len(paths))
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		wg.Go(func() { answers[i] = get(p.path) })
+	}
+	wg.Wait()
+	for i, p := range paths {
+		a := answers[i]
+		t.Logf("%-18s %d Retry-After %q in %5d ms (bound %v)", p.path, a.status, a.retryAfter, a.took.Milliseconds(), p.bound)
+		if a.err != nil {
+			t.Errorf("%s with a hanging database: %v", p.path, a.err)
+			continue
+		}
+		// The database's 503 (Retry-After: 5), not the session store's
+		// (10), which a failed save of the console session after the
+		// deadline would put in its place.
+		if a.status != http.StatusServiceUnavailable || a.retryAfter != "5" || strings.Contains(a.body, "session store") {
+			t.Errorf("%s with a hanging database: %d, Retry-After %q; want 503 with Retry-After 5\n%.400s", p.path, a.status, a.retryAfter, a.body)
+		}
+		if a.took < p.bound || a.took > p.bound+time.Second {
+			t.Errorf("%s with a hanging database answered in %v, want its bound %v and little more", p.path, a.took, p.bound)
+		}
+	}
+
+	px.Restore()
+	start := time.Now()
+	for _, p := range paths {
+		a := get(p.path)
+		if a.err != nil || a.status != http.StatusOK {
+			t.Errorf("%s after the fault: %d %v", p.path, a.status, a.err)
+		}
+	}
+	t.Logf("after the fault: every page and API call answered 200 within %v", time.Since(start).Round(time.Millisecond))
 }
 
 // faultPNG is a small PNG, as a marketplace image link serves it.

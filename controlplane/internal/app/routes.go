@@ -23,7 +23,9 @@ import (
 //	     /api/v1/...       the admin API (requireToken)
 //	POST /webhooks/stripe  Stripe Connect events (signed by Stripe)
 //
-// Every request passes WithRequestID → WithLogging → WithSecureHeaders.
+// Every request passes WithRequestID → WithLogging → WithSecureHeaders →
+// withDeadlines (STOREFLEET_REQUEST_TIMEOUT, or
+// STOREFLEET_LONG_REQUEST_TIMEOUT for the routes timeouts.go lists).
 func (m *Main) routes() (http.Handler, error) {
 	cons, apiHandler, rs, err := m.consoleAndAPI()
 	if err != nil {
@@ -59,7 +61,8 @@ func (m *Main) routes() (http.Handler, error) {
 	cons.Routes(r.PathPrefix("/admin").Subrouter())
 	apiHandler.Routes(r.PathPrefix("/api/v1").Subrouter())
 
-	return prom.Instrument(web.WithRequestID(web.WithLogging(m.Logger, web.WithSecureHeaders(r))), nil, r), nil // issue 8
+	return prom.Instrument(web.WithRequestID(web.WithLogging(m.Logger, web.WithSecureHeaders(
+		withDeadlines(m.Config.RequestTimeout, m.Config.LongRequestTimeout, r)))), nil, r), nil // issue 8
 }
 
 // readyz checks every service the control plane cannot work without.

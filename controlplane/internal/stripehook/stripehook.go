@@ -211,10 +211,17 @@ func (h *Handler) finish(ctx context.Context, id string, vendorID int64, outcome
 	return nil
 }
 
+// noteTimeout bounds note, which runs after the request's own deadline
+// may have passed: a control-plane database that hangs must not hold the
+// webhook's answer for longer.
+const noteTimeout = 2 * time.Second
+
 // note records why an event is not processed yet; it stays open, so the
 // next delivery processes it.
 func (h *Handler) note(ctx context.Context, log *slog.Logger, id string, vendorID int64, outcome string) {
-	_, err := h.o.Store.Pool().Exec(context.WithoutCancel(ctx), `UPDATE stripe_events SET outcome = $2,
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noteTimeout)
+	defer cancel()
+	_, err := h.o.Store.Pool().Exec(ctx, `UPDATE stripe_events SET outcome = $2,
 			vendor_id = coalesce(nullif($3, 0::bigint), vendor_id)
 		WHERE id = $1 AND processed_at IS NULL`, id, truncate(outcome, 2000), vendorID)
 	if err != nil {

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/storefleet/storefleet/internal/redisstore"
+)
+
+// withDeadlines gives every control-plane request a deadline: its
+// database statements (pgx gives up when the context ends), Redis and the
+// object store. A control-plane database that hangs (accepts, never
+// answers) then costs a console page or an API call short at most, and
+// the request ends in a 503 with Retry-After (web.Unavailable knows
+// context.DeadlineExceeded) instead of waiting for as long as the client
+// does. The requests longRequest picks get long instead. Zero: no bound.
+// Work a request starts in the background (backups, restores, moves,
+// verifications, migration rollouts) is detached from the request's
+// context and not bound by it.
+func withDeadlines(short, long time.Duration, next http.Handler) http.Handler {
+	if short <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := short
+		if long > short && longRequest(r) {
+			d = long
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// longRequest reports whether a control-plane request streams or runs
+// long, and so gets STOREFLEET_LONG_REQUEST_TIMEOUT instead of
+// STOREFLEET_REQUEST_TIMEOUT: the audit log's CSV export (written row by
+// row as the database returns them), creating a vendor (a database copied
+// from the template, its roles and bucket), deleting one (its final
+// backup and its data) and the console's bulk actions (one vendor after
+// another). The Stripe webhook keeps the short bound: Stripe waits for
+// its answer and sends the event again after an error.
+func longRequest(r *http.Request) bool {
+	p := r.URL.Path
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return strings.HasPrefix(p, "/admin/") && strings.HasSuffix(p, ".csv") // audit export
+	case http.MethodPost:
+		return p == "/admin/vendors" || p == "/api/v1/vendors" || // create
+			p == "/admin/vendors/bulk" ||
+			strings.HasPrefix(p, "/admin/vendors/") && strings.HasSuffix(p, "/delete")
+	case http.MethodDelete:
+		return strings.HasPrefix(p, "/api/v1/vendors/") // delete
+	}
+	return false
+}
+
+// sessionSaveTimeout bounds saving a console session after its request.
+const sessionSaveTimeout = 2 * time.Second
+
+// sessionStore is the console's session store. scs saves the session
+// (its idle deadline moves on at every request) after the handler, with
+// the request's context: once a request has run out its deadline, the
+// save would fail too and scs would replace the handler's answer (a 503
+// for the database) with the session store's error page, blaming Redis.
+// Saves and deletes get a bound of their own instead.
+type sessionStore struct{ *redisstore.Store }
+
+func (s sessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sessionSaveTimeout)
+	defer cancel()
+	return s.Store.CommitCtx(ctx, token, b, expiry)
+}
+
+func (s sessionStore) DeleteCtx(ctx context.Context, token string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sessionSaveTimeout)
+	defer cancel()
+	return s.Store.DeleteCtx(ctx, token)
+}
