@@ -10,6 +10,7 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
@@ -33,11 +34,16 @@ var ErrNotConfigured = errors.New("e-mail is not configured (STOREFLEET_SMTP_URL
 // DefaultFrom is the sender address when the SMTP URL names none.
 const DefaultFrom = "no-reply@storefleet.localhost"
 
+// DefaultTimeout bounds the whole SMTP dialogue of one e-mail, from the
+// connect to the server's last reply, unless the SMTP URL sets timeout=.
+const DefaultTimeout = 20 * time.Second
+
 // Mailer renders and sends e-mails. It is safe for concurrent use.
 type Mailer struct {
 	host     string
 	port     int
 	from     string
+	ssl      bool // smtps://: TLS from the start (done by dial, not go-mail)
 	opts     []gomail.Option
 	timeout  time.Duration
 	mails    map[string]*templates
@@ -52,14 +58,17 @@ type templates struct {
 // New parses the mails in dir of fsys and returns a Mailer that sends them
 // through the SMTP server of smtpURL:
 //
-//	smtp://[user:password@]host[:port][?from=addr&tls=opportunistic|mandatory|none]
-//	smtps://[user:password@]host[:port][?from=addr]
+//	smtp://[user:password@]host[:port][?from=addr&tls=opportunistic|mandatory|none&timeout=20s]
+//	smtps://[user:password@]host[:port][?from=addr&timeout=20s]
 //
 // smtp:// uses STARTTLS when the server offers it (tls=mandatory requires
-// it); smtps:// speaks TLS from the start. An empty smtpURL gives a Mailer
-// that renders but whose Send returns ErrNotConfigured.
+// it); smtps:// speaks TLS from the start. timeout bounds the whole
+// dialogue of one e-mail (default DefaultTimeout): a server that accepts
+// the connection and then never answers costs a send that long, then an
+// error worth another try. An empty smtpURL gives a Mailer that renders
+// but whose Send returns ErrNotConfigured.
 func New(smtpURL string, fsys fs.FS, dir string) (*Mailer, error) {
-	m := &Mailer{from: DefaultFrom, timeout: 20 * time.Second, mails: map[string]*templates{}}
+	m := &Mailer{from: DefaultFrom, timeout: DefaultTimeout, mails: map[string]*templates{}}
 	if err := m.parse(fsys, dir); err != nil {
 		return nil, err
 	}
@@ -109,7 +118,12 @@ func (m *Mailer) configure(raw string) error {
 		if port == 0 {
 			port = gomail.DefaultPortSSL
 		}
-		m.opts = append(m.opts, gomail.WithSSL())
+		// dial speaks TLS itself (go-mail does not over a dial function of
+		// ours); with the opportunistic policy go-mail sees the TLS
+		// connection as encrypted, so authentication may use PLAIN or LOGIN
+		// as with WithSSL.
+		m.ssl = true
+		m.opts = append(m.opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	default:
 		return fmt.Errorf("scheme %q: use smtp:// or smtps://", u.Scheme)
 	}
@@ -130,8 +144,18 @@ func (m *Mailer) configure(raw string) error {
 	if h := q.Get("helo"); h != "" {
 		m.opts = append(m.opts, gomail.WithHELO(h))
 	}
+	if t := q.Get("timeout"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("timeout=%q: want a duration like 20s", t)
+		}
+		m.timeout = d
+	}
 	return nil
 }
+
+// Timeout is how long one e-mail's SMTP dialogue may take.
+func (m *Mailer) Timeout() time.Duration { return m.timeout }
 
 func (m *Mailer) parse(fsys fs.FS, dir string) error {
 	texts, err := fs.Glob(fsys, path.Join(dir, "mail_*.txt"))
@@ -264,15 +288,82 @@ func (m *Mailer) deliver(ctx context.Context, env Envelope, r *Rendered, what st
 	if r.HTML != "" {
 		out.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
 	}
-	c, err := gomail.NewClient(m.host, append([]gomail.Option{gomail.WithTimeout(m.timeout)}, m.opts...)...)
+	// go-mail bounds the connect and each message's commands, but not the
+	// server's greeting, EHLO, STARTTLS or AUTH, and it ignores ctx once
+	// connected: a server that accepts and never answers held a send for
+	// as long as the connection lived. dial's connection ends at the
+	// deadline whatever go-mail asks, and when ctx does.
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
+	c, err := gomail.NewClient(m.host, append([]gomail.Option{gomail.WithTimeout(m.timeout),
+		gomail.WithDialContextFunc(m.dial(ctx))}, m.opts...)...)
 	if err != nil {
 		return fmt.Errorf("e-mail client: %w", err)
 	}
 	if err := c.DialAndSendWithContext(ctx, out); err != nil {
+		if time.Since(start) >= m.timeout {
+			err = fmt.Errorf("%w (the SMTP dialogue did not end within %v)", err, m.timeout)
+		}
 		return fmt.Errorf("send %s to %s via %s: %w", what, to.Address, net.JoinHostPort(m.host, strconv.Itoa(m.port)), err)
 	}
 	return nil
 }
+
+// dial returns go-mail's dial function for one e-mail whose dialogue
+// ends with ctx: the connection (under TLS, for smtps://) refuses any
+// deadline later than ctx's, and its reads and writes fail (an i/o
+// timeout) as soon as ctx ends, by cancellation too.
+func (m *Mailer) dial(ctx context.Context) gomail.DialContextFunc {
+	end, _ := ctx.Deadline()
+	return func(dctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		raw, err := d.DialContext(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		conn := &boundedConn{Conn: raw, ctx: ctx, end: end}
+		if err := conn.SetDeadline(end); err != nil {
+			_ = raw.Close()
+			return nil, err
+		}
+		context.AfterFunc(ctx, func() { _ = raw.SetDeadline(expired) })
+		if !m.ssl {
+			return conn, nil
+		}
+		tc := tls.Client(conn, &tls.Config{ServerName: m.host, MinVersion: tls.VersionTLS12})
+		if err := tc.HandshakeContext(dctx); err != nil {
+			_ = raw.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+}
+
+// expired is a deadline in the past.
+var expired = time.Unix(1, 0)
+
+// boundedConn is a connection whose deadlines never pass end, nor the
+// end of ctx.
+type boundedConn struct {
+	net.Conn
+	ctx context.Context
+	end time.Time
+}
+
+func (c *boundedConn) bound(t time.Time) time.Time {
+	switch {
+	case c.ctx.Err() != nil:
+		return expired
+	case t.IsZero() || t.After(c.end):
+		return c.end
+	}
+	return t
+}
+
+func (c *boundedConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.bound(t)) }
+func (c *boundedConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.bound(t)) }
+func (c *boundedConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.bound(t)) }
 
 // Permanent reports whether err says that sending the same mail again
 // cannot succeed: the SMTP server refused it with a 5xx reply, or an

@@ -78,6 +78,9 @@ func TestNewChecksTheURL(t *testing.T) {
 		{"other scheme", "http://mail.example", false},
 		{"bad tls", "smtp://mail.example?tls=maybe", false},
 		{"bad sender", "smtp://mail.example?from=nobody", false},
+		{"timeout", "smtp://mail.example?timeout=5s", true},
+		{"bad timeout", "smtp://mail.example?timeout=soon", false},
+		{"no timeout", "smtp://mail.example?timeout=0s", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := mail.New(tc.url, testMails, "m")

@@ -29,7 +29,9 @@ type Options struct {
 	// Lease is how long a claimed message is the drain's own (default 2
 	// minutes); a drain that died gives its messages up when it ends.
 	Lease time.Duration
-	// SendTimeout bounds one delivery (default 1 minute).
+	// SendTimeout bounds one delivery (default 1 minute). A *mail.Mailer
+	// bounds each e-mail's SMTP dialogue itself (timeout= in its URL, 20 s
+	// by default), which usually ends a send to a server that hangs first.
 	SendTimeout time.Duration
 	// Backoff is the wait after each failed attempt (default Backoff);
 	// after len(Backoff)+1 attempts a message has failed.
