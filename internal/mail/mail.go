@@ -382,6 +382,15 @@ func Permanent(err error) bool {
 	return errors.As(err, &te) && te.Code >= 500 && te.Code < 600
 }
 
+// Unreachable reports whether err says that the SMTP server could not be
+// reached or did not answer in time (a refused or reset connection, a
+// timeout), rather than that it refused this message: the next message
+// would fare no better.
+func Unreachable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
+}
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // Lifetime says how long a link lives, in the largest whole unit:

@@ -101,12 +101,23 @@ func Drain(ctx context.Context, pool *pgxpool.Pool, s Sender, o Options) (time.T
 		if err != nil {
 			return time.Time{}, err
 		}
-		for _, m := range batch {
+		for i, m := range batch {
 			if err := ctx.Err(); err != nil {
 				return time.Time{}, err // the rest go back when their lease ends
 			}
-			if err := deliver(ctx, pool, s, o, shop, theme, custom, m); err != nil {
+			wait, down, err := deliver(ctx, pool, s, o, shop, theme, custom, m)
+			if err != nil {
 				return time.Time{}, err
+			}
+			if down {
+				// The SMTP server cannot be reached: the rest of the batch
+				// waits with this message rather than each paying the
+				// timeout in turn (and outliving its lease).
+				if err := postpone(ctx, pool, batch[i+1:], wait); err != nil {
+					return time.Time{}, err
+				}
+				next, _, err := nextDue(ctx, pool)
+				return next, err
 			}
 		}
 		if len(batch) > 0 {
@@ -158,9 +169,29 @@ func nextDue(ctx context.Context, pool *pgxpool.Pool) (time.Time, bool, error) {
 	return *next, due, nil
 }
 
-// deliver renders and sends one claimed message and records the result.
-// Only a failure to record it is returned.
-func deliver(ctx context.Context, pool *pgxpool.Pool, s Sender, o Options, shop Shop, theme Theme, custom map[string]Template, m claimed) error {
+// postpone puts claimed messages that were not tried back to pending, due
+// after wait, without counting the claim as an attempt.
+func postpone(ctx context.Context, pool *pgxpool.Pool, rest []claimed, wait time.Duration) error {
+	if len(rest) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(rest))
+	for i, m := range rest {
+		ids[i] = m.ID
+	}
+	_, err := pool.Exec(ctx, `UPDATE notifications SET state = 'pending', locked_until = NULL, attempts = attempts - 1,
+			next_attempt_at = now() + make_interval(secs => $2)
+		WHERE id = ANY($1) AND state = 'sending'`, ids, wait.Seconds())
+	if err != nil {
+		return fmt.Errorf("postpone %d e-mails while the SMTP server cannot be reached: %w", len(ids), err)
+	}
+	return nil
+}
+
+// deliver renders and sends one claimed message and records the result:
+// when the message is tried again, and whether the SMTP server could not
+// be reached. Only a failure to record it is returned.
+func deliver(ctx context.Context, pool *pgxpool.Pool, s Sender, o Options, shop Shop, theme Theme, custom map[string]Template, m claimed) (time.Duration, bool, error) {
 	k, _ := KindByName(m.Kind)
 	if m.Data == nil {
 		m.Data = map[string]any{}
@@ -183,7 +214,7 @@ func deliver(ctx context.Context, pool *pgxpool.Pool, s Sender, o Options, shop 
 	}
 	redact := k.OneTimeLink
 	if err == nil {
-		return markSent(ctx, pool, m, subject, redact)
+		return 0, false, markSent(ctx, pool, m, subject, redact)
 	}
 	var p permanent
 	giveUp := errors.As(err, &p) || m.Attempts > len(o.Backoff)
@@ -192,7 +223,8 @@ func deliver(ctx context.Context, pool *pgxpool.Pool, s Sender, o Options, shop 
 	}
 	wait := o.Backoff[min(max(m.Attempts, 1), len(o.Backoff))-1]
 	o.Log.Warn("cannot send an e-mail", "notification", m.ID, "kind", m.Kind, "attempt", m.Attempts, "given_up", giveUp, "err", err)
-	return markFailed(ctx, pool, m, subject, err.Error(), wait, giveUp, redact && giveUp)
+	down := !giveUp && (mail.Unreachable(err) || errors.Is(err, mail.ErrNotConfigured))
+	return wait, down, markFailed(ctx, pool, m, subject, err.Error(), wait, giveUp, redact && giveUp)
 }
 
 // permanent marks a failure that another attempt cannot mend.

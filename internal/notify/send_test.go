@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -278,6 +279,49 @@ func refusingSMTP(t *testing.T) string {
 		}
 	}()
 	return "smtp://" + l.Addr().String()
+}
+
+// An SMTP server that cannot be reached: the drain tries the first message
+// of its batch, and the rest wait with it (no attempt counted, due when it
+// is) rather than each paying the connection's failure in turn.
+func TestUnreachableServerPostponesTheBatch(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	ctx := context.Background()
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, s.enqueue(t, invitation(mailtest.UniqueAddress(fmt.Sprint("eve", i), "example.com"),
+			"http://acme.localhost/admin/invite/t"+fmt.Sprint(i))))
+	}
+	next, err := notify.Drain(ctx, s.pool, mailerAt(t, "smtp://"+freePort(t)), notify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := s.row(t, ids[0])
+	if first.State != "pending" || first.Attempts != 1 || first.LastError == "" {
+		t.Fatalf("the message tried: %+v", first)
+	}
+	for _, id := range ids[1:] {
+		r := s.row(t, id)
+		if r.State != "pending" || r.Attempts != 0 || r.LastError != "" || r.Next.Sub(first.Next).Abs() > time.Second {
+			t.Errorf("a message behind it: %+v, want pending, no attempt, due with the first (%v)", r, first.Next)
+		}
+	}
+	if next.Sub(first.Next).Abs() > time.Second {
+		t.Errorf("the drain says the next is due at %v, want about %v", next, first.Next)
+	}
+	// Once the server answers, all of them go.
+	if _, err := s.pool.Exec(ctx, `UPDATE notifications SET next_attempt_at = now()`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := notify.Drain(ctx, s.pool, s.mailer, notify.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if r := s.row(t, id); r.State != "sent" {
+			t.Errorf("after the server is back: %+v", r)
+		}
+	}
 }
 
 func TestPermanentRefusalFailsAtOnce(t *testing.T) {
