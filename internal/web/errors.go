@@ -59,6 +59,10 @@ type ErrorPage func(w http.ResponseWriter, r *http.Request, status int, title, m
 type Responder struct {
 	Logger *slog.Logger
 	Page   ErrorPage
+	// Unavailable is what a client is told when a service the request
+	// needs cannot be reached (Unavailable); default "The shop cannot be
+	// reached right now. Please try again in a moment."
+	Unavailable string
 }
 
 // Wrap adapts a Handler to http.Handler.
@@ -82,8 +86,11 @@ func WantsJSON(r *http.Request) bool {
 func (rs *Responder) Error(w http.ResponseWriter, r *http.Request, err error) {
 	var we *Error
 	if !errors.As(err, &we) && Unavailable(err) {
-		we = &Error{Status: http.StatusServiceUnavailable, RetryAfter: UnavailableRetryAfter, Err: err,
-			Message: "The shop cannot be reached right now. Please try again in a moment."}
+		msg := rs.Unavailable
+		if msg == "" {
+			msg = "The shop cannot be reached right now. Please try again in a moment."
+		}
+		we = &Error{Status: http.StatusServiceUnavailable, RetryAfter: UnavailableRetryAfter, Err: err, Message: msg}
 		rs.Logger.Warn("a service the request needs is unavailable", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
 	}
 	if we == nil {

@@ -19,7 +19,7 @@ func (m *Main) adminService() *admins.Service {
 		m.Logger.Error("admin e-mail is unavailable", "err", err)
 		mailer, _ = mail.New("", templates.FS, "controlplane/mail")
 	}
-	sm := m.sessions(&web.Responder{Logger: m.Logger}) // the console's settings and store
+	sm := m.sessions(&web.Responder{Logger: m.Logger, Unavailable: consoleUnavailable}) // the console's settings and store
 	return admins.New(admins.Options{
 		Store: m.Platform.Store, Box: m.Platform.Box, Mailer: mailer, ConsoleURL: m.Config.ControlPlanePublicURL,
 		Sessions: sm.Store, SessionLifetime: sm.Lifetime, SessionIdle: sm.IdleTimeout, Logger: m.Logger,

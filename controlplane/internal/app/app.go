@@ -213,7 +213,7 @@ func (m *Main) Close() {
 // rollout service and one backups service, whose background work Close
 // stops.
 func (m *Main) consoleAndAPI() (*console.Handler, *api.Handler, *web.Responder, error) {
-	rs := &web.Responder{Logger: m.Logger}
+	rs := &web.Responder{Logger: m.Logger, Unavailable: consoleUnavailable}
 	ro := rollouts.New(rollouts.Options{Store: m.Platform.Store, Prov: m.Platform.Prov, Logger: m.Logger, Set: m.MigrationSet})
 	m.closers = append(m.closers, ro.Close) // closed first: runs stop before the pools they use
 	ops := operations.New(operations.Options{Logger: m.Logger})
@@ -233,3 +233,7 @@ func (m *Main) consoleAndAPI() (*console.Handler, *api.Handler, *web.Responder, 
 		TenantPublicURL: m.Config.TenantPublicURL, Logger: m.Logger, Domains: m.domainService()})
 	return cons, a, rs, nil
 }
+
+// consoleUnavailable is the console's and the admin API's answer when the
+// platform's database (or another service) cannot be reached.
+const consoleUnavailable = "The platform cannot reach one of its services right now. Please try again in a moment."
