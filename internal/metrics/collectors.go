@@ -62,13 +62,14 @@ type PoolManagerStats struct {
 	MaxConns                                                        int
 	TotalConns, AcquiredConns, IdleConns, Waiting                   int64
 	Waits, WaitFailures, Reclaimed, Evictions, IdleClosed, Replaced int64
+	BreakerTrips                                                    int64
 }
 
 // PoolManagerCollector reports the vendor pool manager of a tenant app.
 type PoolManagerCollector struct {
 	stats func() PoolManagerStats
 
-	open, conns, slots, max, waiting, waits, waitFailures, closed *prometheus.Desc
+	open, conns, slots, max, waiting, waits, waitFailures, closed, trips *prometheus.Desc
 }
 
 // NewPoolManagerCollector reports what stats returns at each scrape.
@@ -83,12 +84,13 @@ func NewPoolManagerCollector(stats func() PoolManagerStats) *PoolManagerCollecto
 		waits:        desc("vendor_pool_waits_total", "Connection dials that had to wait for a free slot."),
 		waitFailures: desc("vendor_pool_wait_failures_total", "Dials that gave up waiting for a slot (the request failed)."),
 		closed:       desc("vendor_pools_closed_total", "Vendor pools or connections closed, by reason (evicted: over STOREFLEET_POOL_MAX_OPEN; idle; replaced: the vendor's database changed; reclaimed: idle connection closed to free a slot).", "reason"),
+		trips:        desc("vendor_database_breaker_trips_total", "Times a vendor database stopped answering (a statement, connection or wait ran out of time) and its requests were refused for a while."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *PoolManagerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.open, c.conns, c.slots, c.max, c.waiting, c.waits, c.waitFailures, c.closed} {
+	for _, d := range []*prometheus.Desc{c.open, c.conns, c.slots, c.max, c.waiting, c.waits, c.waitFailures, c.closed, c.trips} {
 		ch <- d
 	}
 }
@@ -109,6 +111,7 @@ func (c *PoolManagerCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.closed, ctr, float64(s.IdleClosed), "idle")
 	ch <- prometheus.MustNewConstMetric(c.closed, ctr, float64(s.Replaced), "replaced")
 	ch <- prometheus.MustNewConstMetric(c.closed, ctr, float64(s.Reclaimed), "reclaimed")
+	ch <- prometheus.MustNewConstMetric(c.trips, ctr, float64(s.BreakerTrips))
 }
 
 // Check is a dependency and how to ask whether it answers.

@@ -8,6 +8,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -298,6 +299,24 @@ func TestFaultVendorDatabaseHanging(t *testing.T) {
 	// (pools/breaker.go), with a Retry-After; other vendors serve.
 	code, body, h, took := s.timedGet(t, "hungdb.localhost", "/")
 	check("/ (the first)", code, body, h, took, bound-50*time.Millisecond, bound+time.Second)
+	trips := func() int64 {
+		t.Helper()
+		res, err := http.Get(s.srv.URL + "/metrics/pools")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var st struct {
+			BreakerTrips int64 `json:"breaker_trips"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		return st.BreakerTrips
+	}
+	if n := trips(); n != 1 {
+		t.Errorf("breaker trips after the first timeout (the export's does not count): %d, want 1", n)
+	}
 	fast := func(what string, code int, body string, h http.Header, took time.Duration) {
 		t.Helper()
 		check(what, code, body, h, took, 0, 250*time.Millisecond)

@@ -25,7 +25,8 @@ func (a *App) newMetrics() *metrics.Metrics {
 			s := a.pools.Stats()
 			return metrics.PoolManagerStats{OpenPools: s.OpenPools, MaxConns: s.MaxConns, TotalConns: s.TotalConns,
 				AcquiredConns: s.AcquiredConns, IdleConns: s.IdleConns, Waiting: s.Waiting, Waits: s.Waits,
-				WaitFailures: s.WaitFailures, Reclaimed: s.Reclaimed, Evictions: s.Evictions, IdleClosed: s.IdleClosed, Replaced: s.Replaced}
+				WaitFailures: s.WaitFailures, Reclaimed: s.Reclaimed, Evictions: s.Evictions, IdleClosed: s.IdleClosed, Replaced: s.Replaced,
+				BreakerTrips: s.BreakerTrips}
 		}),
 	)
 	checks := []metrics.Check{{Name: "controlplane_db", Ping: a.router.Ping}}
