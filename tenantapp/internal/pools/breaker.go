@@ -63,7 +63,7 @@ func (m *Manager) admit(vp *vendorPool) error {
 func (m *Manager) outcome(ctx context.Context, vp *vendorPool, err error) {
 	switch {
 	case err == nil || !timedOut(err):
-		if err == nil && vp.openUntil.Swap(0) != 0 {
+		if err == nil && vp.openUntil.Load() != 0 && vp.openUntil.Swap(0) != 0 { // a load first: most queries find it closed
 			m.log.Info("a vendor database answers again", "vendor", vp.vendorID)
 		}
 	case ctx.Value(patientKey{}) != nil:
