@@ -388,7 +388,19 @@ func Permanent(err error) bool {
 // would fare no better.
 func Unreachable(err error) bool {
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	// go-mail's SendError does not unwrap: a connection that broke or
+	// timed out during MAIL, RCPT or DATA is one without an SMTP reply.
+	var se *gomail.SendError
+	if errors.As(err, &se) && se.ErrorCode() == 0 {
+		switch se.Reason {
+		case gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose, gomail.ErrConnCheck:
+			return true
+		}
+	}
+	return false
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -111,9 +111,10 @@ func Drain(ctx context.Context, pool *pgxpool.Pool, s Sender, o Options) (time.T
 			}
 			if down {
 				// The SMTP server cannot be reached: the rest of the batch
-				// waits with this message rather than each paying the
-				// timeout in turn (and outliving its lease).
-				if err := postpone(ctx, pool, batch[i+1:], wait); err != nil {
+				// waits (the first backoff step, not this message's own,
+				// which may be hours) rather than each paying the timeout
+				// in turn (and outliving its lease).
+				if err := postpone(ctx, pool, batch[i+1:], min(wait, o.Backoff[0])); err != nil {
 					return time.Time{}, err
 				}
 				next, _, err := nextDue(ctx, pool)
@@ -175,13 +176,16 @@ func postpone(ctx context.Context, pool *pgxpool.Pool, rest []claimed, wait time
 	if len(rest) == 0 {
 		return nil
 	}
-	ids := make([]int64, len(rest))
+	ids, attempts := make([]int64, len(rest)), make([]int32, len(rest))
 	for i, m := range rest {
-		ids[i] = m.ID
+		ids[i], attempts[i] = m.ID, int32(m.Attempts)
 	}
-	_, err := pool.Exec(ctx, `UPDATE notifications SET state = 'pending', locked_until = NULL, attempts = attempts - 1,
-			next_attempt_at = now() + make_interval(secs => $2)
-		WHERE id = ANY($1) AND state = 'sending'`, ids, wait.Seconds())
+	// Fenced by the attempt counter, as markSent is: a message another
+	// drain claimed since (this one's lease ran out) is left to it.
+	_, err := pool.Exec(ctx, `UPDATE notifications n SET state = 'pending', locked_until = NULL, attempts = n.attempts - 1,
+			next_attempt_at = now() + make_interval(secs => $3)
+		FROM unnest($1::bigint[], $2::int[]) AS r(id, attempts)
+		WHERE n.id = r.id AND n.attempts = r.attempts AND n.state = 'sending'`, ids, attempts, wait.Seconds())
 	if err != nil {
 		return fmt.Errorf("postpone %d e-mails while the SMTP server cannot be reached: %w", len(ids), err)
 	}

@@ -11,10 +11,16 @@ package pools
 // closes the breaker. A database that refuses connections outright fails
 // fast by itself and does not need it.
 //
-// Only timeouts trip it, not other errors; not a request that went away
-// (context.Canceled); and not requests marked Patient (uploads, exports:
+// Only a wait on the database itself trips it: a statement, batch or
+// connection attempt that had time left when it started and then spent at
+// least minHang of it without an answer. Not a request whose time was
+// used up elsewhere (a slow payment provider before its last statement),
+// not a wait for a free connection (busy with answered statements, or the
+// global cap taken by other vendors), not a request that went away
+// (context.Canceled), and not requests marked Patient (uploads, exports:
 // long by nature, they get a longer deadline and their running out of it
-// says little about the database).
+// says little about the database). Any answer from the server, an error
+// included, closes it.
 
 import (
 	"context"
@@ -42,6 +48,24 @@ type patientKey struct{}
 // their timeouts do not trip the vendor's breaker.
 func Patient(ctx context.Context) context.Context { return context.WithValue(ctx, patientKey{}, true) }
 
+// minHang is the least time a statement or dial must have waited for
+// the database to count as the database not answering.
+const minHang = 500 * time.Millisecond
+
+// errNoSlot marks a dial that gave up waiting for a free connection slot
+// (acquireSlot): other vendors' connections, not this database.
+var errNoSlot = errors.New("no free connection slot")
+
+type waitKey struct{}
+
+// startWait notes when a statement or dial started, if it had time left.
+func startWait(ctx context.Context) context.Context {
+	if ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithValue(ctx, waitKey{}, time.Now())
+}
+
 // admit lets a request use a vendor's pool unless its breaker is open;
 // once the cooldown is over it lets one request through (and keeps the
 // others out for another cooldown) to try the database.
@@ -51,22 +75,24 @@ func (m *Manager) admit(vp *vendorPool) error {
 		return nil
 	}
 	now := time.Now().UnixNano()
-	if now < until || !vp.openUntil.CompareAndSwap(until, now+int64(m.o.Cooldown)) {
-		return &UnreachableError{VendorID: vp.vendorID, RetryAfter: time.Duration(max(until-now, int64(time.Second)))}
+	if now >= until && vp.openUntil.CompareAndSwap(until, now+int64(m.o.Cooldown)) {
+		m.log.Info("trying a vendor database that stopped answering", "vendor", vp.vendorID)
+		return nil
 	}
-	m.log.Info("trying a vendor database that stopped answering", "vendor", vp.vendorID)
-	return nil
+	left := time.Duration(vp.openUntil.Load() - now) // another request may be trying it now
+	return &UnreachableError{VendorID: vp.vendorID, RetryAfter: max(left, time.Second)}
 }
 
-// outcome notes how a statement (or batch, connection, acquire) of a
-// vendor's pool ended: a timeout opens the breaker, an answer closes it.
+// outcome notes how a statement, batch or connection attempt of a
+// vendor's pool ended: a wait on the database that ran out of time opens
+// the breaker, an answer closes it.
 func (m *Manager) outcome(ctx context.Context, vp *vendorPool, err error) {
 	switch {
-	case err == nil || !timedOut(err):
-		if err == nil && vp.openUntil.Load() != 0 && vp.openUntil.Swap(0) != 0 { // a load first: most queries find it closed
+	case err == nil || answered(err):
+		if vp.openUntil.Load() != 0 && vp.openUntil.Swap(0) != 0 { // a load first: most find it closed
 			m.log.Info("a vendor database answers again", "vendor", vp.vendorID)
 		}
-	case ctx.Value(patientKey{}) != nil:
+	case !hung(ctx, err):
 	default:
 		if vp.openUntil.Swap(time.Now().Add(m.o.Cooldown).UnixNano()) == 0 {
 			m.breakerTrips.Add(1)
@@ -76,11 +102,24 @@ func (m *Manager) outcome(ctx context.Context, vp *vendorPool, err error) {
 	}
 }
 
-// timedOut reports whether err is a statement or connection that ran out
-// of time, rather than a request that went away or a wrong statement.
-func timedOut(err error) bool {
-	if errors.Is(err, context.Canceled) {
+// answered reports whether err is the server's own answer (a refused
+// statement is an answer: the database is there).
+func answered(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe)
+}
+
+// hung reports whether err is a wait on the database that ran out of
+// time: one that started with time left and waited at least minHang,
+// rather than a request that went away, a wait for a connection slot, or
+// a request whose time was spent elsewhere, or a patient request.
+func hung(ctx context.Context, err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, errNoSlot) || ctx.Value(patientKey{}) != nil {
 		return false
 	}
-	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
+	if !errors.Is(err, context.DeadlineExceeded) && !pgconn.Timeout(err) {
+		return false
+	}
+	start, ok := ctx.Value(waitKey{}).(time.Time)
+	return ok && time.Since(start) >= minHang
 }

@@ -247,10 +247,10 @@ func (m *Manager) Get(ctx context.Context, e *routing.Entry) (*pgxpool.Pool, err
 	}
 	if vp := m.pools[e.VendorID]; vp != nil {
 		if vp.key == key {
+			vp.touch() // refused or not: a shop being asked for is not the one to evict
 			if err := m.admit(vp); err != nil {
 				return nil, err
 			}
-			vp.touch()
 			if len(m.pools) > m.o.MaxOpenPools {
 				m.evictLocked(vp) // pools that were busy before may be free now
 			}
@@ -305,6 +305,20 @@ func (m *Manager) open(ctx context.Context, e *routing.Entry, key poolKey) (*ven
 	cfg.HealthCheckPeriod = min(max(m.o.IdleTimeout/2, 100*time.Millisecond), time.Minute)
 	cfg.ConnConfig.ConnectTimeout = m.o.ConnectTimeout
 	cfg.ConnConfig.Tracer = &poolTracer{m: m, vp: vp}
+	// pgxpool pings a connection idle for more than a second before handing
+	// it out, without telling the tracer: ping it here instead, so that a
+	// database that hangs on the ping counts for the breaker too. A failed
+	// ping lets the pool ping again (at once over, its time being spent),
+	// which drops the connection.
+	cfg.ShouldPing = func(ctx context.Context, p pgxpool.ShouldPingParams) bool {
+		if p.IdleDuration <= time.Second {
+			return false
+		}
+		ctx = startWait(ctx)
+		err := p.Conn.PgConn().Ping(ctx)
+		m.outcome(ctx, vp, err)
+		return err != nil
+	}
 	// Every connection gets a dialer of its own, which knows whether it
 	// already holds a live connection (then a dial is a cancel request).
 	cfg.ConnConfig.DialFunc = (&dialer{m: m, vp: vp}).dial
@@ -459,7 +473,7 @@ func (m *Manager) acquireSlot(ctx context.Context, vp *vendorPool) error {
 		if err := req.Err(); err != nil {
 			// Nobody waits for this connection any more (pgconn still
 			// tries its sslmode fallback after a cancelled first attempt).
-			return fmt.Errorf("wait for one of %d database connections to be free: %w", m.o.MaxConns, err)
+			return fmt.Errorf("wait for one of %d database connections to be free: %w: %w", m.o.MaxConns, errNoSlot, err)
 		}
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
@@ -467,7 +481,7 @@ func (m *Manager) acquireSlot(ctx context.Context, vp *vendorPool) error {
 		defer func() { stop(); cancel(nil) }()
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("wait for one of %d database connections to be free: %w", m.o.MaxConns, context.Cause(ctx))
+		return fmt.Errorf("wait for one of %d database connections to be free: %w: %w", m.o.MaxConns, errNoSlot, context.Cause(ctx))
 	}
 	m.waiting.Add(1)
 	vp.waiting.Add(1)
@@ -499,7 +513,7 @@ func (m *Manager) acquireSlot(ctx context.Context, vp *vendorPool) error {
 		case <-tick.C:
 		case <-ctx.Done():
 			m.waitFailures.Add(1)
-			return fmt.Errorf("wait for one of %d database connections to be free: %w", m.o.MaxConns, context.Cause(ctx))
+			return fmt.Errorf("wait for one of %d database connections to be free: %w: %w", m.o.MaxConns, errNoSlot, context.Cause(ctx))
 		}
 	}
 }
@@ -693,7 +707,7 @@ type poolTracer struct {
 func (t *poolTracer) TraceRelease(_ *pgxpool.Pool, _ pgxpool.TraceReleaseData) { t.m.released(t.vp) }
 
 func (t *poolTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	return ctx
+	return startWait(ctx)
 }
 
 func (t *poolTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
@@ -703,7 +717,7 @@ func (t *poolTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.Trace
 // TraceBatchStart, TraceBatchQuery and TraceBatchEnd implement
 // pgx.BatchTracer: a batch's outcome counts as a query's.
 func (t *poolTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	return ctx
+	return startWait(ctx)
 }
 
 func (t *poolTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
@@ -715,13 +729,11 @@ func (t *poolTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, d pgx.Trace
 // TraceConnectStart and TraceConnectEnd implement pgx.ConnectTracer: a
 // connection attempt that timed out counts as a query that did.
 func (t *poolTracer) TraceConnectStart(ctx context.Context, _ pgx.TraceConnectStartData) context.Context {
-	return ctx
+	return startWait(ctx)
 }
 
 func (t *poolTracer) TraceConnectEnd(ctx context.Context, d pgx.TraceConnectEndData) {
-	if d.Err != nil {
-		t.m.outcome(ctx, t.vp, d.Err)
-	}
+	t.m.outcome(ctx, t.vp, d.Err)
 }
 
 func (t *poolTracer) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
@@ -729,8 +741,7 @@ func (t *poolTracer) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ p
 	return context.WithValue(ctx, requestCtxKey{}, ctx)
 }
 
-func (t *poolTracer) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, d pgxpool.TraceAcquireEndData) {
-	if d.Err != nil { // every connection held by statements that do not end, or none could be made
-		t.m.outcome(ctx, t.vp, d.Err)
-	}
-}
+// TraceAcquireEnd: waiting for one of the pool's connections says nothing
+// of the database (they may be busy with slow but answered statements);
+// a database that hangs shows in the statement or dial that hangs.
+func (t *poolTracer) TraceAcquireEnd(context.Context, *pgxpool.Pool, pgxpool.TraceAcquireEndData) {}

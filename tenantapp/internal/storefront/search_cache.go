@@ -180,7 +180,10 @@ func (c *Cache) keepSearchLocal(tk searchTicket, h searchHits) {
 	if _, ok := ls.hits[tk.field]; !ok {
 		c.nSearches++
 	}
-	ls.hits[tk.field] = localHits{hits: h, expires: time.Now().Add(c.localTTL)}
+	// The process's copy lives LocalTTL from when its search read the
+	// catalog, like the other replicas' tolerance of a write they did not
+	// see.
+	ls.hits[tk.field] = localHits{hits: h, expires: tk.start.Add(c.localTTL)}
 }
 
 // forgetSearchesLocked drops a vendor's texts in the process and moves
