@@ -20,10 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/storefleet/storefleet/controlplane/internal/app"
 	"github.com/storefleet/storefleet/internal/jobs"
 	"github.com/storefleet/storefleet/internal/mail/mailtest"
 	"github.com/storefleet/storefleet/internal/marketplace"
+	"github.com/storefleet/storefleet/internal/platform"
 	"github.com/storefleet/storefleet/internal/storage"
 	"github.com/storefleet/storefleet/internal/testenv"
 	"github.com/storefleet/storefleet/internal/testenv/faults"
@@ -69,13 +72,22 @@ func requestWork(t *testing.T, c *cp, vendorID int64, kind string) {
 	}
 }
 
-// The SMTP server is down while a vendor's outbox is sent: the message
-// is not lost nor given up, it waits for its next attempt with the error
-// noted; once the server is back, that attempt delivers it, and the
-// vendor's request for mail work is closed.
-func TestFaultMailWithSMTPDown(t *testing.T) {
-	t.Parallel()
-	c := start(t)
+// mailFaultCase is a vendor with one shipping notice in its outbox and a
+// job system whose SMTP server is behind px.
+type mailFaultCase struct {
+	px   *faults.Proxy
+	v    *platform.Vendor
+	pool *pgxpool.Pool
+	id   int64
+	to   string
+}
+
+// mailFault puts the test services' SMTP server behind a proxy (with
+// query added to STOREFLEET_SMTP_URL), starts the job system on it, and
+// makes a vendor (slug, name) with a shipping notice of order orderID
+// queued to a fresh address of local part user.
+func mailFault(t *testing.T, c *cp, query url.Values, slug, name, user, orderID string) mailFaultCase {
+	t.Helper()
 	u, err := url.Parse(c.Cfg.SMTPURL)
 	if err != nil {
 		t.Fatal(err)
@@ -83,20 +95,37 @@ func TestFaultMailWithSMTPDown(t *testing.T) {
 	px := faults.Start(t).Proxy(t, "smtp", u.Host)
 	cfg := *c.Cfg
 	u.Host = px.Addr
+	q := u.Query()
+	for k, vs := range query {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
 	cfg.SMTPURL = u.String()
 	p := envPlatform(c.Env)
 	p.Cfg = &cfg
 	faultJobs(t, c, p)
 
-	ctx := context.Background()
-	v := c.CreateVendor(t, "mailfault", "Mail Fault Shop")
+	v := c.CreateVendor(t, slug, name)
 	pool := c.VendorPool(t, v)
-	to := mailtest.UniqueAddress("fault", "mailfault.example")
+	to := mailtest.UniqueAddress(user, slug+".example")
 	var id int64
-	if err := pool.QueryRow(ctx, `INSERT INTO notifications (kind, to_email, data) VALUES ('shipping_notice', $1, '{"order_id": "7"}') RETURNING id`,
-		to).Scan(&id); err != nil {
+	if err := pool.QueryRow(context.Background(), `INSERT INTO notifications (kind, to_email, data) VALUES ('shipping_notice', $1, jsonb_build_object('order_id', $2::text)) RETURNING id`,
+		to, orderID).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
+	return mailFaultCase{px: px, v: v, pool: pool, id: id, to: to}
+}
+
+// The SMTP server is down while a vendor's outbox is sent: the message
+// is not lost nor given up, it waits for its next attempt with the error
+// noted; once the server is back, that attempt delivers it, and the
+// vendor's request for mail work is closed.
+func TestFaultMailWithSMTPDown(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	ctx := context.Background()
+	mf := mailFault(t, c, nil, "mailfault", "Mail Fault Shop", "fault", "7")
+	px, v, pool, id, to := mf.px, mf.v, mf.pool, mf.id, mf.to
 	type row struct {
 		state, lastError string
 		attempts         int
@@ -156,31 +185,10 @@ func TestFaultMailWithSMTPDown(t *testing.T) {
 func TestFaultMailWithSMTPHanging(t *testing.T) {
 	t.Parallel()
 	c := start(t)
-	u, err := url.Parse(c.Cfg.SMTPURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := faults.Start(t).Proxy(t, "smtp", u.Host)
 	const bound = time.Second
-	cfg := *c.Cfg
-	u.Host = px.Addr
-	q := u.Query()
-	q.Set("timeout", bound.String())
-	u.RawQuery = q.Encode()
-	cfg.SMTPURL = u.String()
-	p := envPlatform(c.Env)
-	p.Cfg = &cfg
-	faultJobs(t, c, p)
-
 	ctx := context.Background()
-	v := c.CreateVendor(t, "mailhang", "Mail Hang Shop")
-	pool := c.VendorPool(t, v)
-	to := mailtest.UniqueAddress("hang", "mailhang.example")
-	var id int64
-	if err := pool.QueryRow(ctx, `INSERT INTO notifications (kind, to_email, data) VALUES ('shipping_notice', $1, '{"order_id": "8"}') RETURNING id`,
-		to).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
+	mf := mailFault(t, c, url.Values{"timeout": {bound.String()}}, "mailhang", "Mail Hang Shop", "hang", "8")
+	px, v, pool, id, to := mf.px, mf.v, mf.pool, mf.id, mf.to
 	read := func() (state, lastError string, attempts int) {
 		if err := pool.QueryRow(ctx, `SELECT state, coalesce(last_error, ''), attempts FROM notifications WHERE id = $1`, id).
 			Scan(&state, &lastError, &attempts); err != nil {

@@ -230,11 +230,22 @@ func TestFaultVendorDatabaseDown(t *testing.T) {
 		}
 	}
 	px.Up()
+	servesAgain(t, s, staffer, "downdb.localhost", 5*time.Second)
+}
+
+// servesAgain waits (up to within) for a vendor's database to be
+// reachable again after a fault, then checks that its storefront pages
+// and its back office answer.
+func servesAgain(t *testing.T, s *shopEnv, staffer *browser, host string, within time.Duration) {
+	t.Helper()
 	start := time.Now()
-	waitFor(t, func() bool { code, _, _, _ := s.timedGet(t, "downdb.localhost", "/"); return code == 200 })
-	t.Logf("serving again %v after the database came back", time.Since(start).Round(time.Millisecond))
+	pollUntil(t, within, "the vendor after its database answers again", func() bool {
+		code, _, _, _ := s.timedGet(t, host, "/")
+		return code == 200
+	})
+	t.Logf("serving again %v after the database answers again", time.Since(start).Round(time.Millisecond))
 	for _, p := range browsePages {
-		if code, body, _, _ := s.timedGet(t, "downdb.localhost", p); code != 200 {
+		if code, body, _, _ := s.timedGet(t, host, p); code != 200 {
 			t.Errorf("%s after the database came back: %d %.300s", p, code, body)
 		}
 	}
@@ -365,20 +376,7 @@ func TestFaultVendorDatabaseHanging(t *testing.T) {
 	}
 
 	px.Restore()
-	start = time.Now()
-	pollUntil(t, pools.DefaultCooldown+5*time.Second, "the vendor after its database answers again", func() bool {
-		code, _, _, _ := s.timedGet(t, "hungdb.localhost", "/")
-		return code == 200
-	})
-	t.Logf("serving again %v after the database answers again", time.Since(start).Round(time.Millisecond))
-	for _, p := range browsePages {
-		if code, body, _, _ := s.timedGet(t, "hungdb.localhost", p); code != 200 {
-			t.Errorf("%s after the database came back: %d %.300s", p, code, body)
-		}
-	}
-	if code, body, _ := staffer.do("GET", "/admin/products", nil); code != 200 {
-		t.Errorf("back office after the database came back: %d %.300s", code, body)
-	}
+	servesAgain(t, s, staffer, "hungdb.localhost", pools.DefaultCooldown+5*time.Second)
 }
 
 // The connection to the vendor's database is cut in the middle of
