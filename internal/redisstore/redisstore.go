@@ -63,8 +63,22 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	return b, true, nil
 }
 
+// saveTimeout bounds saving or deleting a session. scs does either after
+// the handler, with the request's context: once a request has run out its
+// deadline (a database that does not answer), the save would fail too and
+// scs would replace the handler's answer with the session store's error,
+// blaming Redis. Saves and deletes keep the context's values (the scope)
+// but get a bound of their own.
+const saveTimeout = 2 * time.Second
+
+func saveContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+}
+
 // CommitCtx saves a session until its expiry.
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	ctx, cancel := saveContext(ctx)
+	defer cancel()
 	ttl := time.Until(expiry)
 	if ttl <= 0 {
 		return s.DeleteCtx(ctx, token)
@@ -81,6 +95,8 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 
 // DeleteCtx removes a session; a missing one is not an error.
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
+	ctx, cancel := saveContext(ctx)
+	defer cancel()
 	key, err := s.key(ctx, token)
 	if err != nil {
 		return err

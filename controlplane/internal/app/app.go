@@ -135,7 +135,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 // session under SessionPrefix.
 func (m *Main) sessions(rs *web.Responder) *scs.SessionManager {
 	s := scs.New()
-	s.Store = sessionStore{redisstore.New(m.Redis, SessionPrefix)} // saved past the request's deadline (timeouts.go)
+	s.Store = redisstore.New(m.Redis, SessionPrefix) // saves have their own bound, past the request's deadline
 	s.HashTokenInStore = true
 	s.Codec = redisstore.Codec{}
 	s.Lifetime = 12 * time.Hour

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/storefleet/storefleet/internal/redisstore"
 )
 
 // withDeadlines gives every control-plane request a deadline: its
@@ -55,27 +53,4 @@ func longRequest(r *http.Request) bool {
 		return strings.HasPrefix(p, "/api/v1/vendors/") // delete
 	}
 	return false
-}
-
-// sessionSaveTimeout bounds saving a console session after its request.
-const sessionSaveTimeout = 2 * time.Second
-
-// sessionStore is the console's session store. scs saves the session
-// (its idle deadline moves on at every request) after the handler, with
-// the request's context: once a request has run out its deadline, the
-// save would fail too and scs would replace the handler's answer (a 503
-// for the database) with the session store's error page, blaming Redis.
-// Saves and deletes get a bound of their own instead.
-type sessionStore struct{ *redisstore.Store }
-
-func (s sessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sessionSaveTimeout)
-	defer cancel()
-	return s.Store.CommitCtx(ctx, token, b, expiry)
-}
-
-func (s sessionStore) DeleteCtx(ctx context.Context, token string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sessionSaveTimeout)
-	defer cancel()
-	return s.Store.DeleteCtx(ctx, token)
 }
